@@ -1,0 +1,322 @@
+"""Pure-Python backend: the same functions as the C extension ``_cframe``.
+
+Used on interpreters without the extension (PyPy, no compiler) or when
+``WSFRAME_PURE_PYTHON=1``. Behaviour, including the order of checks and every
+message, must match ``_cframe.pyx``; the conformance suite runs against both
+and the differential tests compare them on random input.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import sys
+from typing import Optional, Union
+
+from . import _errors
+from ._types import MAX_CONTROL_PAYLOAD_LENGTH, MAX_PAYLOAD_LENGTH, FrameHeader, Opcode, Role
+
+__all__ = ["MASK_KERNEL", "encode_frame", "encode_header", "mask", "mask_inplace", "parse_header"]
+
+#: How this backend masks payloads; shown by ``python -m wsframe info``.
+MASK_KERNEL = "python (big-integer XOR)"
+
+_Buffer = Union[bytes, bytearray, memoryview]
+
+# Opcode members by value; None marks a reserved opcode (RFC 6455 section 5.2).
+_OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))
+_ALL_RSV = 0x70
+_new_header = tuple.__new__
+
+
+def _ssize(value: object) -> int:
+    """Convert like CPython's ``PyNumber_AsSsize_t``, as the C backend does."""
+    number = operator.index(value)  # type: ignore[arg-type]
+    if not -sys.maxsize - 1 <= number <= sys.maxsize:
+        raise _errors.ssize_overflow(number)
+    return number
+
+
+def _byte_view(data: object, function: str, argument: str) -> Union[bytes, memoryview]:
+    """A flat, indexable view of ``data`` as unsigned bytes."""
+    if type(data) is bytes:
+        return data
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        raise _errors.not_a_buffer(function, argument, data) from None
+    if not view.c_contiguous:
+        raise _errors.not_contiguous(function, argument)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    return view
+
+
+def _mask_key(key: object, function: str, argument: str) -> bytes:
+    key_bytes = bytes(_byte_view(key, function, argument))
+    if len(key_bytes) != 4:
+        raise _errors.bad_mask_key_length(len(key_bytes))
+    return key_bytes
+
+
+def _xor(view: Union[bytes, memoryview], key: bytes, phase: int) -> bytes:
+    """``view`` XOR the key stream that starts at key byte ``phase``.
+
+    One big-integer XOR runs in C inside the interpreter, which beats any
+    per-byte Python loop from a handful of bytes up.
+    """
+    length = len(view)
+    if phase:
+        key = key[phase:] + key[:phase]
+    stream = key * ((length >> 2) + 1)
+    value = int.from_bytes(view, "little") ^ int.from_bytes(stream[:length], "little")
+    return value.to_bytes(length, "little")
+
+
+def parse_header(
+    data: object,
+    offset: int = 0,
+    *,
+    role: Role = Role.SERVER,
+    allowed_rsv: int = 0,
+    max_payload_length: Optional[int] = None,
+) -> Optional[FrameHeader]:
+    """Parse one frame header from ``data`` starting at ``offset``.
+
+    ``data`` is any contiguous buffer (bytes, bytearray, memoryview, mmap...).
+    Returns a :class:`FrameHeader`, or ``None`` when the bytes present are not
+    yet a whole header; it never raises because input is short.
+
+    RFC 6455 section 5.2 is enforced as soon as the bytes that prove a
+    violation are present, each failure a :class:`ProtocolError` carrying the
+    close code to send: a reserved opcode, an RSV bit outside
+    ``allowed_rsv`` (a combination of :class:`Rsv` bits that negotiated
+    extensions use), a fragmented control frame or one with over 125 bytes of
+    payload, a mask bit wrong for ``role`` (the side that is reading; section
+    5.1), a length not in its minimal form or with its top bit set: 1002. A
+    payload longer than ``max_payload_length`` raises :class:`PayloadTooBig`
+    (1009) from the header alone, before any payload arrives.
+    """
+    offset = _ssize(offset)
+    allowed_rsv = _ssize(allowed_rsv)
+    if role is Role.SERVER:
+        reader_is_server = True
+    elif role is Role.CLIENT:
+        reader_is_server = False
+    else:
+        raise _errors.bad_role(role)
+    if allowed_rsv & ~_ALL_RSV:
+        raise _errors.bad_allowed_rsv(allowed_rsv)
+    if max_payload_length is not None:
+        max_payload_length = operator.index(max_payload_length)
+        if max_payload_length < 0:
+            raise _errors.negative_argument("parse_header", "max_payload_length", max_payload_length)
+    view = _byte_view(data, "parse_header", "data")
+    size = len(view)
+    if offset < 0:
+        raise _errors.negative_argument("parse_header", "offset", offset)
+    if offset > size:
+        raise _errors.offset_past_end(offset, size)
+    available = size - offset
+
+    # Each check runs as soon as the bytes it needs are present, so a bad
+    # header fails at its first byte instead of waiting for the rest.
+    if available < 1:
+        return None
+    first = view[offset]
+    opcode = first & 0x0F
+    opcode_member = _OPCODES[opcode]
+    if opcode_member is None:
+        raise _errors.reserved_opcode(opcode)
+    rsv = first & _ALL_RSV
+    if rsv & ~allowed_rsv:
+        raise _errors.rsv_not_negotiated(rsv & ~allowed_rsv)
+    fin = first & 0x80
+    is_control = opcode & 0x8
+    if is_control and not fin:
+        raise _errors.fragmented_control_frame(opcode)
+
+    if available < 2:
+        return None
+    second = view[offset + 1]
+    masked = second & 0x80
+    if bool(masked) is not reader_is_server:
+        raise _errors.mask_bit_wrong(reader_is_server)
+    payload_length = second & 0x7F
+    if is_control and payload_length > MAX_CONTROL_PAYLOAD_LENGTH:
+        raise _errors.control_frame_too_long(opcode)
+
+    # RFC 6455 section 5.2: "the minimal number of bytes MUST be used to
+    # encode the length", and a 64-bit length has its top bit clear.
+    if payload_length < 126:
+        header_length = 2
+    elif payload_length == 126:
+        if available < 4:
+            return None
+        payload_length = (view[offset + 2] << 8) | view[offset + 3]
+        if payload_length < 126:
+            raise _errors.non_minimal_length_16(payload_length)
+        header_length = 4
+    else:
+        if available < 10:
+            return None
+        payload_length = int.from_bytes(view[offset + 2 : offset + 10], "big")
+        if payload_length > MAX_PAYLOAD_LENGTH:
+            raise _errors.length_msb_set()
+        if payload_length < 65536:
+            raise _errors.non_minimal_length_64(payload_length)
+        header_length = 10
+    if max_payload_length is not None and payload_length > max_payload_length:
+        raise _errors.frame_too_big(payload_length, max_payload_length)
+
+    mask_key = None
+    if masked:
+        if available < header_length + 4:
+            return None
+        start = offset + header_length
+        mask_key = bytes(view[start : start + 4])
+        header_length += 4
+    return _new_header(  # type: ignore[no-any-return]
+        FrameHeader,
+        (
+            bool(fin),
+            bool(first & 0x40),
+            bool(first & 0x20),
+            bool(first & 0x10),
+            opcode_member,
+            bool(masked),
+            payload_length,
+            mask_key,
+            header_length,
+        ),
+    )
+
+
+def _opcode_arg(opcode: object) -> int:
+    value = _ssize(opcode)
+    if not 0 <= value <= 0xF or _OPCODES[value] is None:
+        raise _errors.bad_opcode(value)
+    return value
+
+
+def _check_control(opcode: int, fin: bool, payload_length: int) -> None:
+    if opcode & 0x8:
+        if not fin:
+            raise _errors.fragmented_control_frame_arg(opcode)
+        if payload_length > MAX_CONTROL_PAYLOAD_LENGTH:
+            raise _errors.control_payload_too_long_arg(opcode, payload_length)
+
+
+def _header_bytes(
+    opcode: int, payload_length: int, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool, key: Optional[bytes]
+) -> bytes:
+    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0)
+    first |= opcode
+    mask_bit = 0x80 if key is not None else 0
+    if payload_length < 126:
+        header = bytes((first, mask_bit | payload_length))
+    elif payload_length < 65536:
+        header = bytes((first, mask_bit | 126)) + payload_length.to_bytes(2, "big")
+    else:
+        header = bytes((first, mask_bit | 127)) + payload_length.to_bytes(8, "big")
+    if key is not None:
+        header += key
+    return header
+
+
+def encode_header(
+    opcode: int,
+    payload_length: int,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask_key: object = None,
+) -> bytes:
+    """Encode a frame header for a payload of ``payload_length`` bytes.
+
+    The length takes its shortest form (RFC 6455 section 5.2). Pass a 4-byte
+    ``mask_key`` to set the mask bit and append the key; the caller then masks
+    the payload, e.g. with :func:`mask`. Raises ``ValueError`` for an opcode
+    RFC 6455 does not define, a fragmented control frame, a control payload
+    over 125 bytes, or a length outside 0 to 2**63 - 1.
+    """
+    opcode = _opcode_arg(opcode)
+    payload_length = operator.index(payload_length)
+    if not 0 <= payload_length <= MAX_PAYLOAD_LENGTH:
+        raise _errors.bad_payload_length(payload_length)
+    fin = bool(fin)
+    _check_control(opcode, fin, payload_length)
+    key = None if mask_key is None else _mask_key(mask_key, "encode_header", "mask_key")
+    return _header_bytes(opcode, payload_length, fin, bool(rsv1), bool(rsv2), bool(rsv3), key)
+
+
+def encode_frame(
+    opcode: int,
+    payload: object,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask: object = False,
+) -> bytes:
+    """Encode a whole frame: header and payload, in one new ``bytes``.
+
+    ``mask`` is ``False`` for an unmasked frame (what servers send), ``True``
+    to mask with a fresh key from the operating system's CSPRNG (what clients
+    must send, RFC 6455 section 5.3), or a 4-byte key to use. The payload is
+    masked while it is copied. Raises ``ValueError`` as :func:`encode_header`.
+    """
+    opcode = _opcode_arg(opcode)
+    view = _byte_view(payload, "encode_frame", "payload")
+    payload_length = len(view)
+    fin = bool(fin)
+    _check_control(opcode, fin, payload_length)
+    if mask is False or mask is None:
+        key = None
+    elif mask is True:
+        # RFC 6455 section 5.3: a fresh, unpredictable key for every frame.
+        key = os.urandom(4)
+    else:
+        key = _mask_key(mask, "encode_frame", "mask")
+    header = _header_bytes(opcode, payload_length, fin, bool(rsv1), bool(rsv2), bool(rsv3), key)
+    if key is None:
+        return header + view
+    return header + _xor(view, key, 0)
+
+
+def mask(data: object, key: object, offset: int = 0) -> bytes:
+    """Return ``data`` XORed with the 4-byte masking ``key`` (RFC 6455 5.3).
+
+    Masking and unmasking are the same operation. ``offset`` is the position of
+    ``data`` within the payload (only ``offset % 4`` matters), so a payload can
+    be processed in chunks.
+    """
+    offset = _ssize(offset)
+    view = _byte_view(data, "mask", "data")
+    key_bytes = _mask_key(key, "mask", "key")
+    if offset < 0:
+        raise _errors.negative_argument("mask", "offset", offset)
+    return _xor(view, key_bytes, offset & 3)
+
+
+def mask_inplace(buffer: object, key: object, offset: int = 0) -> int:
+    """XOR the writable ``buffer`` with ``key`` in place; return the next offset.
+
+    ``buffer`` is any writable contiguous buffer (bytearray, memoryview, mmap,
+    array.array). The return value, ``(offset + len(buffer)) % 4``, is the
+    ``offset`` to pass with the next chunk of the same payload.
+    """
+    offset = _ssize(offset)
+    if type(buffer) is bytes:
+        raise _errors.not_writable("mask_inplace", "buffer", buffer)
+    view = _byte_view(buffer, "mask_inplace", "buffer")
+    if view.readonly:  # type: ignore[union-attr]
+        raise _errors.not_writable("mask_inplace", "buffer", buffer)
+    key_bytes = _mask_key(key, "mask_inplace", "key")
+    if offset < 0:
+        raise _errors.negative_argument("mask_inplace", "offset", offset)
+    view[:] = _xor(view, key_bytes, offset & 3)  # type: ignore[index]
+    return (offset + len(view)) & 3

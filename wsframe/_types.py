@@ -1,0 +1,109 @@
+"""Protocol constants and the frame header record, shared by both backends.
+
+Names follow RFC 6455 section 5.2 (Base Framing Protocol) and section 7.4
+(Status Codes).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple, Optional
+
+__all__ = [
+    "CloseCode",
+    "FrameHeader",
+    "Opcode",
+    "Role",
+    "Rsv",
+    "MAX_CONTROL_PAYLOAD_LENGTH",
+    "MAX_PAYLOAD_LENGTH",
+]
+
+#: RFC 6455 section 5.5: "All control frames MUST have a payload length of
+#: 125 bytes or less".
+MAX_CONTROL_PAYLOAD_LENGTH = 125
+
+#: RFC 6455 section 5.2: "the most significant bit MUST be 0", so a 64-bit
+#: payload length is at most 2**63 - 1.
+MAX_PAYLOAD_LENGTH = 2**63 - 1
+
+
+class Opcode(enum.IntEnum):
+    """Frame opcodes defined by RFC 6455 section 5.2.
+
+    0x3-0x7 are reserved for further non-control frames and 0xB-0xF for further
+    control frames; wsframe rejects them.
+    """
+
+    CONTINUATION = 0x0
+    TEXT = 0x1
+    BINARY = 0x2
+    CLOSE = 0x8
+    PING = 0x9
+    PONG = 0xA
+
+    @property
+    def is_control(self) -> bool:
+        """Control frames (close, ping, pong) have the opcode's high bit set."""
+        return self >= 0x8
+
+
+class CloseCode(enum.IntEnum):
+    """Status codes of RFC 6455 section 7.4.1 and the IANA registry."""
+
+    NORMAL_CLOSURE = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    NO_STATUS_RCVD = 1005
+    ABNORMAL_CLOSURE = 1006
+    INVALID_FRAME_PAYLOAD_DATA = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    MANDATORY_EXTENSION = 1010
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    BAD_GATEWAY = 1014
+    TLS_HANDSHAKE = 1015
+
+
+class Role(enum.Enum):
+    """The side of the connection that is *reading* frames.
+
+    RFC 6455 section 5.1: a client MUST mask every frame it sends and a server
+    MUST NOT mask any frame it sends, so the reader's role decides which mask
+    bit is legal.
+    """
+
+    SERVER = "server"
+    CLIENT = "client"
+
+
+class Rsv(enum.IntFlag):
+    """RSV bits as they sit in the first header byte (RFC 6455 section 5.2).
+
+    Pass a combination as ``allowed_rsv`` to permit the bits that negotiated
+    extensions use, e.g. ``Rsv.RSV1`` for permessage-deflate (RFC 7692).
+    """
+
+    RSV1 = 0x40
+    RSV2 = 0x20
+    RSV3 = 0x10
+
+
+class FrameHeader(NamedTuple):
+    """One parsed frame header (RFC 6455 section 5.2)."""
+
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    opcode: Opcode
+    masked: bool
+    #: Length of the payload that follows the header, in bytes.
+    payload_length: int
+    #: The 4-byte masking key, or ``None`` for an unmasked frame.
+    mask_key: Optional[bytes]
+    #: Bytes taken by the header itself: 2 to 14.
+    header_length: int
