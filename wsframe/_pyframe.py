@@ -305,6 +305,9 @@ def mask(data: object, key: object, offset: int = 0) -> bytes:
 def mask_inplace(buffer: object, key: object, offset: int = 0) -> int:
     """XOR the writable ``buffer`` with ``key`` in place; return the next offset.
 
+    The in-place form of :func:`mask` (RFC 6455 section 5.3), for unmasking a
+    received payload without a copy.
+
     ``buffer`` is any writable contiguous buffer (bytearray, memoryview, mmap,
     array.array). The return value, ``(offset + len(buffer)) % 4``, is the
     ``offset`` to pass with the next chunk of the same payload.

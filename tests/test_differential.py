@@ -1,0 +1,122 @@
+"""Differential tests: both backends, same random input, identical outcome.
+
+Identical means the same return value, or the same exception type with the
+same message (and the same close code for protocol errors).
+"""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+from helpers import outcome, reference_mask
+
+from wsframe import Opcode, Role, Rsv
+
+roles = st.sampled_from([Role.SERVER, Role.CLIENT])
+allowed_rsv = st.sampled_from([0, Rsv.RSV1, Rsv.RSV2 | Rsv.RSV3, Rsv.RSV1 | Rsv.RSV2 | Rsv.RSV3])
+limits = st.one_of(st.none(), st.integers(0, 2**64 + 5))
+keys = st.binary(min_size=4, max_size=4)
+odd_integers = st.one_of(
+    st.integers(-(2**70), 2**70), st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, True, False])
+)
+odd_values = st.one_of(odd_integers, st.none(), st.text(max_size=3), st.floats(allow_nan=False), st.binary(max_size=5))
+
+
+@st.composite
+def frames(draw):
+    """A frame header that is valid except where drawn flags make it not."""
+    opcode = draw(st.integers(0, 15))
+    masked = draw(st.booleans())
+    payload_length = draw(st.one_of(st.integers(0, 200), st.integers(0, 70000), st.integers(0, 2**64 - 1)))
+    length_form = draw(st.sampled_from(["minimal", "16", "64"]))
+    first = (0x80 if draw(st.booleans()) else 0) | draw(st.integers(0, 7)) << 4 | opcode
+    if length_form == "minimal":
+        if payload_length < 126:
+            length = bytes([payload_length])
+        elif payload_length < 65536:
+            length = bytes([126]) + payload_length.to_bytes(2, "big")
+        else:
+            length = bytes([127]) + payload_length.to_bytes(8, "big")
+    elif length_form == "16":
+        length = bytes([126]) + (payload_length % 65536).to_bytes(2, "big")
+    else:
+        length = bytes([127]) + payload_length.to_bytes(8, "big")
+    data = bytes([first, length[0] | (0x80 if masked else 0)]) + length[1:]
+    if masked:
+        data += draw(keys)
+    return data + draw(st.binary(max_size=4))
+
+
+def assert_same(c_codec, py_codec, name, *args, **kwargs):
+    c_result = outcome(getattr(c_codec, name), *args, **kwargs)
+    py_result = outcome(getattr(py_codec, name), *args, **kwargs)
+    assert c_result == py_result
+    return c_result
+
+
+@given(data=st.binary(max_size=24), role=roles, allowed_rsv=allowed_rsv, limit=limits)
+def test_parse_header_on_random_bytes(c_codec, py_codec, data, role, allowed_rsv, limit):
+    for offset in range(len(data) + 2):
+        assert_same(c_codec, py_codec, "parse_header", data, offset, role=role, allowed_rsv=allowed_rsv,
+                    max_payload_length=limit)
+
+
+@given(frame=frames(), role=roles, allowed_rsv=allowed_rsv, limit=limits, data=st.data())
+def test_parse_header_on_structured_and_mutated_frames(c_codec, py_codec, frame, role, allowed_rsv, limit, data):
+    options = dict(role=role, allowed_rsv=allowed_rsv, max_payload_length=limit)
+    for cut in range(len(frame) + 1):
+        assert_same(c_codec, py_codec, "parse_header", frame[:cut], **options)
+    mutated = bytearray(frame)
+    position = data.draw(st.integers(0, len(frame) - 1))
+    mutated[position] ^= 1 << data.draw(st.integers(0, 7))
+    assert_same(c_codec, py_codec, "parse_header", mutated, **options)
+
+
+@given(data=st.binary(max_size=2000), key=keys, offset=st.integers(0, 2**63 - 1), start=st.integers(0, 15))
+def test_mask_matches_reference(c_codec, py_codec, data, key, offset, start):
+    expected = reference_mask(data, key, offset % 4)
+    view = memoryview(b"\0" * start + data)[start:]
+    assert c_codec.mask(view, key, offset) == py_codec.mask(view, key, offset) == expected
+    c_buffer, py_buffer = bytearray(data), bytearray(data)
+    assert c_codec.mask_inplace(c_buffer, key, offset) == py_codec.mask_inplace(py_buffer, key, offset)
+    assert c_buffer == py_buffer == expected
+
+
+@given(
+    opcode=st.one_of(st.integers(-2, 17), st.sampled_from(list(Opcode))),
+    payload=st.binary(max_size=300),
+    fin=st.booleans(),
+    rsv=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    key=st.one_of(st.just(False), st.just(None), keys, st.binary(max_size=6)),
+)
+def test_encode_frame(c_codec, py_codec, opcode, payload, fin, rsv, key):
+    rsv1, rsv2, rsv3 = rsv
+    result = assert_same(c_codec, py_codec, "encode_frame", opcode, payload, fin=fin, rsv1=rsv1, rsv2=rsv2,
+                         rsv3=rsv3, mask=key)
+    if result[0] == "returned":
+        role = Role.SERVER if key else Role.CLIENT
+        parsed = py_codec.parse_header(result[1], role=role, allowed_rsv=0x70)
+        assert (parsed.opcode, parsed.fin, parsed.rsv1, parsed.rsv2, parsed.rsv3) == (opcode, fin, *rsv)
+
+
+@given(
+    opcode=st.integers(-2, 17),
+    payload_length=st.one_of(st.integers(-5, 70000), st.integers(2**63 - 5, 2**63 + 5), st.integers(0, 2**64)),
+    fin=st.booleans(),
+    key=st.one_of(st.none(), keys, st.binary(max_size=6)),
+)
+def test_encode_header(c_codec, py_codec, opcode, payload_length, fin, key):
+    assert_same(c_codec, py_codec, "encode_header", opcode, payload_length, fin=fin, mask_key=key)
+
+
+@given(offset=odd_values, allowed=odd_values, limit=odd_values, role=st.one_of(roles, odd_values))
+@example(offset=2**63, allowed=0, limit=None, role=Role.SERVER)
+@example(offset=0, allowed=-(2**63) - 1, limit=None, role=Role.SERVER)
+def test_argument_errors_match(c_codec, py_codec, offset, allowed, limit, role):
+    frame = b"\x82\xfe\x01\x00abcd"
+    assert_same(c_codec, py_codec, "parse_header", frame, offset, role=role, allowed_rsv=allowed,
+                max_payload_length=limit)
+    assert_same(c_codec, py_codec, "mask", frame, b"abcd", offset)
+    assert_same(c_codec, py_codec, "mask_inplace", bytearray(frame), b"abcd", offset)
+    assert_same(c_codec, py_codec, "encode_header", offset, limit)
+    assert_same(c_codec, py_codec, "encode_frame", allowed, frame)
