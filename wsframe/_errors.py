@@ -50,7 +50,7 @@ def reserved_opcode(opcode: int) -> ProtocolError:
 
 
 def rsv_not_negotiated(rsv_bits: int) -> ProtocolError:
-    names = [bit.name for bit in (Rsv.RSV1, Rsv.RSV2, Rsv.RSV3) if rsv_bits & bit]
+    names = [f"RSV{index}" for index, bit in enumerate((Rsv.RSV1, Rsv.RSV2, Rsv.RSV3), 1) if rsv_bits & bit]
     if len(names) == 1:
         return ProtocolError(f"{names[0]} bit is set but no negotiated extension uses it")
     return ProtocolError(f"{' and '.join(names)} bits are set but no negotiated extension uses them")

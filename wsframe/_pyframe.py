@@ -176,7 +176,7 @@ def parse_header(
         start = offset + header_length
         mask_key = bytes(view[start : start + 4])
         header_length += 4
-    return _new_header(  # type: ignore[no-any-return]
+    return _new_header(
         FrameHeader,
         (
             bool(fin),

@@ -1,0 +1,72 @@
+"""Turn a saved pytest-benchmark run into a Markdown table of ratios.
+
+    pytest benchmarks --benchmark-only --benchmark-json=bench.json
+    python benchmarks/report.py bench.json
+
+Within each group every entry is shown against wsframe-c, so the table reads
+the same on a fast or a slow machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import defaultdict
+from typing import Dict, List
+
+
+def _throughput(size: int, seconds: float) -> str:
+    if not size:
+        return ""
+    rate = size / seconds
+    for unit in ("B/s", "KB/s", "MB/s", "GB/s"):
+        if rate < 1000:
+            return f"{rate:.1f} {unit}"
+        rate /= 1000
+    return f"{rate:.1f} TB/s"
+
+
+def _sort_key(group: str):
+    number = re.search(r"(\d+) B$", group)
+    return (re.sub(r"\d+ B$", "", group), int(number.group(1)) if number else 0)
+
+
+def render(run: dict, baseline: str = "wsframe-c") -> str:
+    groups: Dict[str, List[dict]] = defaultdict(list)
+    for bench in run["benchmarks"]:
+        groups[bench["group"]].append(bench)
+    machine = run.get("machine_info", {})
+    lines = [
+        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
+        f"{machine.get('python_implementation', '')} {machine.get('python_version', '')}; "
+        f"median of each benchmark; ratio = that entry's time / {baseline}'s time (lower is faster).",
+        "",
+        "| group | implementation | median | throughput | time vs " + baseline + " |",
+        "|---|---|---|---|---|",
+    ]
+    for group in sorted(groups, key=_sort_key):
+        entries = sorted(groups[group], key=lambda b: b["stats"]["median"])
+        base = next((b["stats"]["median"] for b in entries if b["params"].get("name") == baseline), None)
+        for bench in entries:
+            median = bench["stats"]["median"]
+            ratio = f"{median / base:.2f}x" if base else ""
+            size = bench.get("extra_info", {}).get("size", 0)
+            lines.append(
+                f"| {group} | {bench['params'].get('name', bench['name'])} | {median * 1e6:.3f} us "
+                f"| {_throughput(size, median)} | {ratio} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("json_file")
+    parser.add_argument("--baseline", default="wsframe-c")
+    arguments = parser.parse_args()
+    with open(arguments.json_file) as file:
+        print(render(json.load(file), arguments.baseline))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Type stub for the C extension; signatures match ``_pyframe`` exactly."""
+
+from typing import Optional
+
+from ._types import FrameHeader, Role
+
+__all__ = ["MASK_KERNEL", "encode_frame", "encode_header", "mask", "mask_inplace", "parse_header"]
+
+MASK_KERNEL: str
+
+def parse_header(
+    data: object,
+    offset: int = 0,
+    *,
+    role: Role = ...,
+    allowed_rsv: int = 0,
+    max_payload_length: Optional[int] = None,
+) -> Optional[FrameHeader]: ...
+def encode_header(
+    opcode: int,
+    payload_length: int,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask_key: object = None,
+) -> bytes: ...
+def encode_frame(
+    opcode: int,
+    payload: object,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask: object = False,
+) -> bytes: ...
+def mask(data: object, key: object, offset: int = 0) -> bytes: ...
+def mask_inplace(buffer: object, key: object, offset: int = 0) -> int: ...
