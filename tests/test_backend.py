@@ -50,6 +50,13 @@ def test_missing_extension_falls_back_to_python_with_the_reason():
     backend, reason = result.stdout.splitlines()
     assert backend == "python"
     assert "C extension did not load" in reason
+    assert "wsframe._cframe" in reason
+    assert "RuntimeWarning: wsframe is using its slower pure-Python backend" in result.stderr
+
+
+def test_forced_pure_python_does_not_warn():
+    result = run_python("import wsframe", WSFRAME_PURE_PYTHON="1")
+    assert result.returncode == 0 and result.stderr == ""
 
 
 def test_missing_extension_is_an_error_when_required():

@@ -7,8 +7,11 @@ a missing or broken extension into an ImportError instead of a quiet fallback.
 
 from __future__ import annotations
 
+import importlib
 import os
-from typing import Optional
+import sys
+import warnings
+from typing import Any, Optional, cast
 
 from . import _pyframe
 
@@ -22,19 +25,36 @@ def _flag(name: str) -> bool:
 #: Why the C extension is not in use, or None when it is.
 extension_error: Optional[str] = None
 
+_impl = _pyframe
 if _flag("WSFRAME_PURE_PYTHON"):
-    _impl = _pyframe
     extension_error = "WSFRAME_PURE_PYTHON is set"
 else:
     try:
-        from . import _cframe as _impl  # type: ignore[no-redef]
+        # import_module names the missing module in its error, where
+        # "from . import _cframe" would blame a circular import.
+        _impl = cast(Any, importlib.import_module(f"{__package__}._cframe"))
     except ImportError as exc:
         if _flag("WSFRAME_REQUIRE_EXTENSION"):
             raise ImportError(
                 f"WSFRAME_REQUIRE_EXTENSION is set but wsframe's C extension did not load: {exc}"
             ) from exc
-        _impl = _pyframe
         extension_error = f"the C extension did not load: {exc}"
+        _package_dir = os.path.dirname(os.path.abspath(__file__))
+        if os.path.exists(os.path.join(_package_dir, os.pardir, "setup.py")):
+            extension_error += (
+                f" (wsframe was imported from its source tree, {_package_dir}, which holds no "
+                "compiled extension: run from another directory, or install with 'pip install -e .')"
+            )
+        if sys.implementation.name == "cpython":
+            # On CPython the extension is expected; say so once, loudly. On
+            # PyPy the twin is the intended backend.
+            warnings.warn(
+                f"wsframe is using its slower pure-Python backend because {extension_error}. "
+                "Reinstall with a C compiler, or set WSFRAME_PURE_PYTHON=1 to choose the "
+                "pure-Python backend on purpose.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     else:
         # The twin is the reference: its docstrings document both backends.
         for _name in _pyframe.__all__:
