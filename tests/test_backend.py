@@ -6,6 +6,7 @@ import inspect
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from conftest import extension_required
@@ -14,10 +15,18 @@ import wsframe
 from wsframe import _backend, _pyframe
 
 
-def run_python(code: str, **environment: str) -> subprocess.CompletedProcess[str]:
+# Subprocesses start in an empty directory: "python -c" and "python -m" put the
+# current directory first on sys.path, and the repository root holds the
+# uncompiled source tree rather than the installed package.
+NEUTRAL_DIRECTORY = tempfile.gettempdir()
+
+
+def run_python(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSFRAME_")}
     env.update(environment)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, env=env, timeout=60, cwd=NEUTRAL_DIRECTORY
+    )
 
 
 def test_extension_is_in_use_whenever_it_was_required():
@@ -32,13 +41,13 @@ def test_extension_is_in_use_whenever_it_was_required():
 
 
 def test_pure_python_is_forced_by_the_environment():
-    result = run_python("import wsframe; print(wsframe.backend, wsframe.mask.__module__)", WSFRAME_PURE_PYTHON="1")
+    result = run_python("-c", "import wsframe; print(wsframe.backend, wsframe.mask.__module__)", WSFRAME_PURE_PYTHON="1")
     assert result.stdout.split() == ["python", "wsframe._pyframe"], result.stderr
 
 
 @pytest.mark.parametrize("value", ["", "0"])
 def test_pure_python_flag_off_values_keep_the_default(value):
-    result = run_python("import wsframe; print(wsframe.backend)", WSFRAME_PURE_PYTHON=value)
+    result = run_python("-c", "import wsframe; print(wsframe.backend)", WSFRAME_PURE_PYTHON=value)
     assert result.stdout.strip() == wsframe.backend
 
 
@@ -46,7 +55,7 @@ BLOCK_EXTENSION = "import sys; sys.modules['wsframe._cframe'] = None\n"
 
 
 def test_missing_extension_falls_back_to_python_with_the_reason():
-    result = run_python(BLOCK_EXTENSION + "import wsframe, wsframe._backend as b; print(wsframe.backend); print(b.extension_error)")
+    result = run_python("-c", BLOCK_EXTENSION + "import wsframe, wsframe._backend as b; print(wsframe.backend); print(b.extension_error)")
     backend, reason = result.stdout.splitlines()
     assert backend == "python"
     assert "C extension did not load" in reason
@@ -55,18 +64,18 @@ def test_missing_extension_falls_back_to_python_with_the_reason():
 
 
 def test_forced_pure_python_does_not_warn():
-    result = run_python("import wsframe", WSFRAME_PURE_PYTHON="1")
+    result = run_python("-c", "import wsframe", WSFRAME_PURE_PYTHON="1")
     assert result.returncode == 0 and result.stderr == ""
 
 
 def test_missing_extension_is_an_error_when_required():
-    result = run_python(BLOCK_EXTENSION + "import wsframe", WSFRAME_REQUIRE_EXTENSION="1")
+    result = run_python("-c", BLOCK_EXTENSION + "import wsframe", WSFRAME_REQUIRE_EXTENSION="1")
     assert result.returncode != 0
     assert "WSFRAME_REQUIRE_EXTENSION is set but wsframe's C extension did not load" in result.stderr
 
 
 def test_info_command():
-    result = subprocess.run([sys.executable, "-m", "wsframe", "info"], capture_output=True, text=True, timeout=60)
+    result = run_python("-m", "wsframe", "info", **{k: v for k, v in os.environ.items() if k.startswith("WSFRAME_")})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"wsframe {wsframe.__version__}"
@@ -76,8 +85,7 @@ def test_info_command():
 
 
 def test_info_command_shows_forced_twin():
-    env = dict(os.environ, WSFRAME_PURE_PYTHON="1")
-    result = subprocess.run([sys.executable, "-m", "wsframe", "info"], capture_output=True, text=True, env=env, timeout=60)
+    result = run_python("-m", "wsframe", "info", WSFRAME_PURE_PYTHON="1")
     assert "backend: python (WSFRAME_PURE_PYTHON is set)" in result.stdout
 
 
