@@ -50,7 +50,7 @@ else:
             # PyPy the twin is the intended backend.
             warnings.warn(
                 f"wsframe is using its slower pure-Python backend because {extension_error}. "
-                "Reinstall with a C compiler, or set WSFRAME_PURE_PYTHON=1 to choose the "
+                "Reinstall with a C compiler (and Cython, from a git checkout), or set WSFRAME_PURE_PYTHON=1 to choose the "
                 "pure-Python backend on purpose.",
                 RuntimeWarning,
                 stacklevel=2,
