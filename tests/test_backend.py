@@ -93,7 +93,19 @@ def test_backends_export_the_same_functions_and_signatures(c_codec, py_codec):
     assert c_codec.__all__ == py_codec.__all__
     for name in py_codec.__all__:
         c_object, py_object = getattr(c_codec, name), getattr(py_codec, name)
-        if callable(py_object):
+        if isinstance(py_object, type):
+            # Extension types have no introspectable signature: check that the
+            # C class takes every parameter of the twin's, by keyword, with
+            # the twin's defaults, and refuses what the twin refuses.
+            assert c_object.__doc__ == py_object.__doc__, name
+            py_parameters = list(inspect.signature(py_object).parameters.values())
+            c_object(**{p.name: p.default for p in py_parameters})
+            for bad_keyword in ({"no_such_option": 1}, {"max_size": 1}):
+                with pytest.raises(TypeError):
+                    c_object(**bad_keyword)
+                with pytest.raises(TypeError):
+                    py_object(**bad_keyword)
+        elif callable(py_object):
             c_parameters = inspect.signature(c_object).parameters
             py_parameters = inspect.signature(py_object).parameters
             assert [(p.name, p.kind, p.default) for p in c_parameters.values()] == [

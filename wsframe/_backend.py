@@ -15,7 +15,17 @@ from typing import Any, Optional, cast
 
 from . import _pyframe
 
-__all__ = ["backend", "encode_frame", "encode_header", "extension_error", "mask", "mask_inplace", "parse_header"]
+__all__ = [
+    "FrameDecoder",
+    "MessageDecoder",
+    "backend",
+    "encode_frame",
+    "encode_header",
+    "extension_error",
+    "mask",
+    "mask_inplace",
+    "parse_header",
+]
 
 
 def _flag(name: str) -> bool:
@@ -57,9 +67,10 @@ else:
             )
     else:
         # The twin is the reference: its docstrings document both backends.
+        # (Extension types carry their own copy; a test keeps them equal.)
         for _name in _pyframe.__all__:
             _function = getattr(_impl, _name)
-            if callable(_function):
+            if callable(_function) and not isinstance(_function, type):
                 _function.__doc__ = getattr(_pyframe, _name).__doc__
 
 #: The backend in use: "c" or "python".
@@ -70,3 +81,5 @@ encode_header = _impl.encode_header
 encode_frame = _impl.encode_frame
 mask = _impl.mask
 mask_inplace = _impl.mask_inplace
+FrameDecoder = _impl.FrameDecoder
+MessageDecoder = _impl.MessageDecoder

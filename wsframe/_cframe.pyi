@@ -1,10 +1,20 @@
 """Type stub for the C extension; signatures match ``_pyframe`` exactly."""
 
-from typing import Optional
+from typing import List, Optional
 
+from ._events import Event, Frame
 from ._types import FrameHeader, Role
 
-__all__ = ["MASK_KERNEL", "encode_frame", "encode_header", "mask", "mask_inplace", "parse_header"]
+__all__ = [
+    "MASK_KERNEL",
+    "FrameDecoder",
+    "MessageDecoder",
+    "encode_frame",
+    "encode_header",
+    "mask",
+    "mask_inplace",
+    "parse_header",
+]
 
 MASK_KERNEL: str
 
@@ -38,3 +48,25 @@ def encode_frame(
 ) -> bytes: ...
 def mask(data: object, key: object, offset: int = 0) -> bytes: ...
 def mask_inplace(buffer: object, key: object, offset: int = 0) -> int: ...
+
+class FrameDecoder:
+    def __init__(
+        self,
+        role: Role = ...,
+        *,
+        max_frame_size: Optional[int] = ...,
+        allowed_rsv: int = 0,
+        chunked: bool = False,
+    ) -> None: ...
+    def feed(self, data: object) -> List[Frame]: ...
+
+class MessageDecoder:
+    def __init__(
+        self,
+        role: Role = ...,
+        *,
+        max_frame_size: Optional[int] = ...,
+        max_message_size: Optional[int] = ...,
+        allowed_rsv: int = 0,
+    ) -> None: ...
+    def feed(self, data: object) -> List[Event]: ...

@@ -18,19 +18,39 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.number cimport PyNumber_AsSsize_t, PyNumber_Index
+from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
 from os import urandom
 
 from wsframe import _errors
-from wsframe._types import FrameHeader, Opcode, Role
+from wsframe._close import parse_close_payload
+from wsframe._events import BinaryMessage, Frame, Ping, Pong, TextMessage
+from wsframe._types import DEFAULT_MAX_SIZE, FrameHeader, Opcode, Role
 
 cdef extern from "_mask.h" nogil:
     void wsframe_mask(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t *key, size_t phase)
 
-__all__ = ["MASK_KERNEL", "encode_frame", "encode_header", "mask", "mask_inplace", "parse_header"]
+cdef extern from "_utf8.h" nogil:
+    ctypedef struct wsframe_utf8_state:
+        pass
+    void wsframe_utf8_reset(wsframe_utf8_state *state)
+    int wsframe_utf8_complete(const wsframe_utf8_state *state)
+    int wsframe_utf8_validate(wsframe_utf8_state *state, const uint8_t *data, size_t length)
+
+__all__ = [
+    "MASK_KERNEL",
+    "FrameDecoder",
+    "MessageDecoder",
+    "encode_frame",
+    "encode_header",
+    "mask",
+    "mask_inplace",
+    "parse_header",
+]
 
 #: How this backend masks payloads; shown by ``python -m wsframe info``.
 MASK_KERNEL = "portable C (64-bit words)"
@@ -74,31 +94,57 @@ cdef bytes _mask_key(object key, str function, str argument):
         PyBuffer_Release(&view)
 
 
+cdef struct _Header:
+    int first          # the first header byte: FIN, RSV1-3, opcode
+    int opcode
+    bint masked
+    uint64_t payload_length
+    Py_ssize_t header_length
+    uint8_t mask_key[4]
+
+
+cdef bint _reader_is_server(object role) except -1:
+    if role is _ROLE_SERVER:
+        return True
+    if role is _ROLE_CLIENT:
+        return False
+    raise _errors.bad_role(role)
+
+
+cdef int _allowed_rsv_arg(object allowed_rsv) except -1:
+    cdef Py_ssize_t value = PyNumber_AsSsize_t(allowed_rsv, OverflowError)
+    if value & ~_ALL_RSV:
+        raise _errors.bad_allowed_rsv(value)
+    return <int>value
+
+
+cdef object _limit_arg(object value, str function, str argument, uint64_t *limit):
+    """Check a size limit; store it in ``limit`` (no limit: UINT64_MAX); return it as an int or None."""
+    limit[0] = 0xFFFFFFFFFFFFFFFF
+    if value is None:
+        return None
+    value = PyNumber_Index(value)
+    if value < 0:
+        raise _errors.negative_argument(function, argument, value)
+    if value < 0xFFFFFFFFFFFFFFFF:
+        limit[0] = value
+    return value
+
+
 def parse_header(data, offset=0, *, role=Role.SERVER, allowed_rsv=0, max_payload_length=None):
     cdef Py_ssize_t start = PyNumber_AsSsize_t(offset, OverflowError)
     cdef Py_ssize_t rsv_allowed = PyNumber_AsSsize_t(allowed_rsv, OverflowError)
-    cdef bint reader_is_server
-    cdef uint64_t limit = 0xFFFFFFFFFFFFFFFF
+    cdef bint reader_is_server = _reader_is_server(role)
+    cdef uint64_t limit
     cdef Py_buffer view
     cdef bint release = False
     cdef const uint8_t *p
     cdef Py_ssize_t size
+    cdef _Header header
 
-    if role is _ROLE_SERVER:
-        reader_is_server = True
-    elif role is _ROLE_CLIENT:
-        reader_is_server = False
-    else:
-        raise _errors.bad_role(role)
     if rsv_allowed & ~_ALL_RSV:
         raise _errors.bad_allowed_rsv(rsv_allowed)
-    if max_payload_length is not None:
-        max_payload_length = PyNumber_Index(max_payload_length)
-        if max_payload_length < 0:
-            raise _errors.negative_argument("parse_header", "max_payload_length", max_payload_length)
-        if max_payload_length < 0xFFFFFFFFFFFFFFFF:
-            limit = max_payload_length
-
+    max_payload_length = _limit_arg(max_payload_length, "parse_header", "max_payload_length", &limit)
     if PyBytes_CheckExact(data):
         p = <const uint8_t *>PyBytes_AS_STRING(data)
         size = PyBytes_GET_SIZE(data)
@@ -112,28 +158,37 @@ def parse_header(data, offset=0, *, role=Role.SERVER, allowed_rsv=0, max_payload
             raise _errors.negative_argument("parse_header", "offset", start)
         if start > size:
             raise _errors.offset_past_end(start, size)
-        return _parse(p + start, size - start, reader_is_server, <int>rsv_allowed, limit, max_payload_length)
+        if not _parse(p + start, size - start, reader_is_server, <int>rsv_allowed, limit,
+                      max_payload_length, &header):
+            return None
     finally:
         if release:
             PyBuffer_Release(&view)
+    first = header.first
+    return tuple.__new__(
+        _FrameHeader,
+        ((first & 0x80) != 0, (first & 0x40) != 0, (first & 0x20) != 0, (first & 0x10) != 0,
+         _OPCODES[header.opcode], header.masked, header.payload_length,
+         PyBytes_FromStringAndSize(<char *>header.mask_key, 4) if header.masked else None,
+         header.header_length),
+    )
 
 
-cdef object _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server,
-                   int allowed_rsv, uint64_t limit, object max_payload_length):
+cdef int _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server, int allowed_rsv,
+                uint64_t limit, object max_payload_length, _Header *header) except -1:
+    """Parse one header into ``header``: 1 when whole, 0 when more bytes are needed."""
     cdef int first, second, opcode, rsv
     cdef bint fin, masked, is_control
     cdef uint64_t payload_length
     cdef Py_ssize_t header_length, i
-    cdef object mask_key = None
 
     # Each check runs as soon as the bytes it needs are present, so a bad
     # header fails at its first byte instead of waiting for the rest.
     if available < 1:
-        return None
+        return 0
     first = p[0]
     opcode = first & 0x0F
-    opcode_member = _OPCODES[opcode]
-    if opcode_member is None:
+    if _OPCODES[opcode] is None:
         raise _errors.reserved_opcode(opcode)
     rsv = first & _ALL_RSV
     if rsv & ~allowed_rsv:
@@ -144,7 +199,7 @@ cdef object _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server
         raise _errors.fragmented_control_frame(opcode)
 
     if available < 2:
-        return None
+        return 0
     second = p[1]
     masked = (second & 0x80) != 0
     if masked != reader_is_server:
@@ -159,14 +214,14 @@ cdef object _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server
         header_length = 2
     elif payload_length == 126:
         if available < 4:
-            return None
+            return 0
         payload_length = (<uint64_t>p[2] << 8) | p[3]
         if payload_length < 126:
             raise _errors.non_minimal_length_16(payload_length)
         header_length = 4
     else:
         if available < 10:
-            return None
+            return 0
         payload_length = 0
         for i in range(2, 10):
             payload_length = (payload_length << 8) | p[i]
@@ -180,14 +235,15 @@ cdef object _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server
 
     if masked:
         if available < header_length + 4:
-            return None
-        mask_key = PyBytes_FromStringAndSize(<const char *>p + header_length, 4)
+            return 0
+        memcpy(header.mask_key, p + header_length, 4)
         header_length += 4
-    return tuple.__new__(
-        _FrameHeader,
-        (fin, (first & 0x40) != 0, (first & 0x20) != 0, (first & 0x10) != 0,
-         opcode_member, masked, payload_length, mask_key, header_length),
-    )
+    header.first = first
+    header.opcode = opcode
+    header.masked = masked
+    header.payload_length = payload_length
+    header.header_length = header_length
+    return 1
 
 
 cdef int _opcode_arg(object opcode) except -1:
@@ -321,3 +377,341 @@ def mask_inplace(buffer, key, offset=0):
         return ((phase & 3) + view.len) & 3
     finally:
         PyBuffer_Release(&view)
+
+
+# --- streaming decoders -------------------------------------------------------
+
+cdef object _Frame = Frame
+cdef object _TextMessage = TextMessage
+cdef object _BinaryMessage = BinaryMessage
+cdef object _Ping = Ping
+cdef object _Pong = Pong
+
+# A buffer keeps its memory between frames up to this size; a larger one is
+# freed once its frame or message is delivered, so an idle connection does not
+# hold on to the memory of its largest message.
+cdef size_t _KEEP_CAPACITY = 65536
+
+
+cdef struct _Buffer:
+    uint8_t *data
+    size_t length
+    size_t capacity
+
+
+cdef int _reserve(_Buffer *buffer, size_t extra) except -1:
+    cdef size_t needed = buffer.length + extra
+    cdef size_t capacity
+    cdef uint8_t *data
+    if needed <= buffer.capacity:
+        return 0
+    capacity = buffer.capacity * 2 if buffer.capacity else 256
+    if capacity < needed:
+        capacity = needed
+    data = <uint8_t *>PyMem_Realloc(buffer.data, capacity)
+    if data == NULL:
+        raise MemoryError()
+    buffer.data = data
+    buffer.capacity = capacity
+    return 0
+
+
+cdef inline void _clear(_Buffer *buffer) noexcept:
+    buffer.length = 0
+    if buffer.capacity > _KEEP_CAPACITY:
+        PyMem_Free(buffer.data)
+        buffer.data = NULL
+        buffer.capacity = 0
+
+
+cdef class _Reader:
+    """The frame layer's state machine, shared by both decoders.
+
+    ``feed`` walks the bytes: a header (kept in ``_partial`` while incomplete,
+    at most 14 bytes), then its payload, handed to ``_on_payload`` piece by
+    piece as it arrives, still masked. Nothing else is kept, so memory never
+    grows with a length the peer only claimed.
+    """
+
+    cdef bint _reader_is_server
+    cdef int _allowed_rsv
+    cdef uint64_t _frame_limit
+    cdef object _max_frame_size
+    cdef uint8_t _partial[14]
+    cdef Py_ssize_t _partial_length
+    cdef bint _in_payload
+    cdef _Header _header
+    cdef uint64_t _received
+    cdef object _error
+    cdef list _events
+
+    cdef int _init_reader(self, str function, object role, object allowed_rsv,
+                          object max_frame_size) except -1:
+        self._reader_is_server = _reader_is_server(role)
+        self._allowed_rsv = _allowed_rsv_arg(allowed_rsv)
+        self._max_frame_size = _limit_arg(max_frame_size, function, "max_frame_size", &self._frame_limit)
+        return 0
+
+    def feed(self, data):
+        cdef Py_buffer view
+        cdef bint release = False
+        cdef const uint8_t *p
+        cdef Py_ssize_t size
+        if self._error is not None:
+            raise _errors.decoder_failed(self._error)
+        if PyBytes_CheckExact(data):
+            p = <const uint8_t *>PyBytes_AS_STRING(data)
+            size = PyBytes_GET_SIZE(data)
+        else:
+            _acquire(data, &view, "feed", "data", False)
+            release = True
+            p = <const uint8_t *>view.buf
+            size = view.len
+        events = self._events = []
+        try:
+            self._consume(p, size)
+        except BaseException as exc:
+            # RFC 6455 section 7.1.7: the connection is failed; no half-parsed
+            # state may be used again.
+            self._error = exc
+            raise
+        finally:
+            self._events = None
+            if release:
+                PyBuffer_Release(&view)
+        return events
+
+    cdef int _consume(self, const uint8_t *p, Py_ssize_t size) except -1:
+        cdef Py_ssize_t position = 0, take, had
+        cdef uint64_t remaining, chunk
+        while True:
+            if not self._in_payload:
+                if self._partial_length:
+                    had = self._partial_length
+                    take = min(14 - had, size - position)
+                    memcpy(self._partial + had, p + position, <size_t>take)
+                    if not _parse(self._partial, had + take, self._reader_is_server, self._allowed_rsv,
+                                  self._frame_limit, self._max_frame_size, &self._header):
+                        self._partial_length = had + take
+                        return 0
+                    position += self._header.header_length - had
+                    self._partial_length = 0
+                else:
+                    if position == size:
+                        return 0
+                    if not _parse(p + position, size - position, self._reader_is_server, self._allowed_rsv,
+                                  self._frame_limit, self._max_frame_size, &self._header):
+                        # Incomplete, so fewer than 14 bytes are left.
+                        memcpy(self._partial, p + position, <size_t>(size - position))
+                        self._partial_length = size - position
+                        return 0
+                    position += self._header.header_length
+                self._in_payload = True
+                self._received = 0
+                self._on_header()
+            remaining = self._header.payload_length - self._received
+            chunk = <uint64_t>(size - position)
+            if remaining < chunk:
+                chunk = remaining
+            if chunk or not remaining:
+                self._on_payload(p + position, <size_t>chunk, chunk == remaining)
+                position += <Py_ssize_t>chunk
+                self._received += chunk
+            if self._received < self._header.payload_length:
+                return 0
+            self._in_payload = False
+
+    cdef inline void _unmask(self, const uint8_t *source, uint8_t *target, size_t length) noexcept:
+        if self._header.masked:
+            wsframe_mask(source, target, length, self._header.mask_key, <size_t>(self._received & 3))
+        elif length:
+            memcpy(target, source, length)
+
+    cdef bytes _unmasked_bytes(self, const uint8_t *source, size_t length):
+        out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>length)
+        self._unmask(source, <uint8_t *>PyBytes_AS_STRING(out), length)
+        return out
+
+    cdef int _on_header(self) except -1:
+        return 0
+
+    cdef int _on_payload(self, const uint8_t *p, size_t length, bint frame_finished) except -1:
+        return 0
+
+
+cdef class FrameDecoder(_Reader):
+    """Frame layer: bytes in any chunking, frames out (RFC 6455 section 5.2).
+
+    ``feed(data)`` takes any bytes-like chunk and returns the frames it
+    completed, payloads unmasked, as :class:`Frame`. Headers are validated as
+    :func:`parse_header` does, with ``role`` and ``allowed_rsv``; a payload over
+    ``max_frame_size`` (``None``: no limit) is refused from its header (1009).
+    With ``chunked=True``, data frame payloads are delivered piece by piece as
+    they arrive, so a large frame needs no buffer of its size. After an error,
+    every later ``feed`` raises it again.
+    """
+
+    cdef bint _chunked
+    cdef _Buffer _payload
+
+    def __init__(self, role=Role.SERVER, *, max_frame_size=DEFAULT_MAX_SIZE, allowed_rsv=0, chunked=False):
+        self._init_reader("FrameDecoder", role, allowed_rsv, max_frame_size)
+        self._chunked = bool(chunked)
+
+    def __dealloc__(self):
+        PyMem_Free(self._payload.data)
+
+    cdef int _on_header(self) except -1:
+        self._payload.length = 0
+        return 0
+
+    cdef int _on_payload(self, const uint8_t *p, size_t length, bint frame_finished) except -1:
+        if self._chunked and not (self._header.opcode & 0x8):
+            if length or frame_finished:
+                self._emit(self._unmasked_bytes(p, length), frame_finished)
+        elif frame_finished and self._payload.length == 0:
+            self._emit(self._unmasked_bytes(p, length), True)
+        else:
+            _reserve(&self._payload, length)
+            self._unmask(p, self._payload.data + self._payload.length, length)
+            self._payload.length += length
+            if frame_finished:
+                self._emit(PyBytes_FromStringAndSize(<char *>self._payload.data, <Py_ssize_t>self._payload.length), True)
+                _clear(&self._payload)
+        return 0
+
+    cdef int _emit(self, bytes payload, bint frame_finished) except -1:
+        cdef int first = self._header.first
+        self._events.append(tuple.__new__(
+            _Frame,
+            (_OPCODES[self._header.opcode], payload, (first & 0x80) != 0, (first & 0x40) != 0,
+             (first & 0x20) != 0, (first & 0x10) != 0, frame_finished),
+        ))
+        return 0
+
+
+cdef class MessageDecoder(_Reader):
+    """Message layer: bytes in any chunking, whole messages and control frames out.
+
+    ``feed(data)`` returns the events it completed: :class:`TextMessage`,
+    :class:`BinaryMessage`, :class:`Ping`, :class:`Pong` and :class:`Close`.
+    Fragmented messages are reassembled (RFC 6455 section 5.4) and control
+    frames between fragments are delivered at once. Enforced, each as a
+    :class:`ProtocolError` with its close code: everything
+    :class:`FrameDecoder` enforces; a continuation with no message open, or a
+    new message while one is open, and any frame after a close frame: 1002; a
+    message over ``max_message_size``, from the header that would exceed it:
+    1009; text that is not UTF-8, at the first byte that cannot be valid, as
+    soon as it arrives: 1007 (section 8.1); a close frame with a 1-byte
+    payload or a code a peer may not send: 1002, or a reason that is not
+    UTF-8: 1007. After an error, every later ``feed`` raises it again.
+    """
+
+    cdef uint64_t _message_limit
+    cdef object _max_message_size
+    cdef int _message_opcode        # TEXT or BINARY while a message is open, else 0
+    cdef _Buffer _message           # the open message's payload so far, unmasked
+    cdef _Buffer _control           # a control frame's payload while it arrives
+    cdef wsframe_utf8_state _utf8
+    cdef bint _closed
+
+    def __init__(self, role=Role.SERVER, *, max_frame_size=DEFAULT_MAX_SIZE,
+                 max_message_size=DEFAULT_MAX_SIZE, allowed_rsv=0):
+        self._init_reader("MessageDecoder", role, allowed_rsv, max_frame_size)
+        self._max_message_size = _limit_arg(max_message_size, "MessageDecoder", "max_message_size",
+                                            &self._message_limit)
+
+    def __dealloc__(self):
+        PyMem_Free(self._message.data)
+        PyMem_Free(self._control.data)
+
+    cdef int _on_header(self) except -1:
+        cdef int opcode = self._header.opcode
+        cdef uint64_t message_length
+        if self._closed:
+            raise _errors.frame_after_close()
+        if opcode & 0x8:
+            self._control.length = 0
+            return 0
+        if opcode == 0:
+            if not self._message_opcode:
+                raise _errors.continuation_without_message()
+        else:
+            if self._message_opcode:
+                raise _errors.message_in_progress(opcode)
+            self._message_opcode = opcode
+            self._message.length = 0
+        # Both terms are below 2**63, so the sum cannot wrap.
+        message_length = self._message.length + self._header.payload_length
+        if message_length > self._message_limit:
+            raise _errors.message_too_big(message_length, self._max_message_size)
+        return 0
+
+    cdef int _on_payload(self, const uint8_t *p, size_t length, bint frame_finished) except -1:
+        cdef int opcode = self._header.opcode
+        cdef uint8_t *target
+        if opcode & 0x8:
+            if frame_finished and self._control.length == 0:
+                payload = self._unmasked_bytes(p, length)
+            else:
+                _reserve(&self._control, length)
+                self._unmask(p, self._control.data + self._control.length, length)
+                self._control.length += length
+                if not frame_finished:
+                    return 0
+                payload = PyBytes_FromStringAndSize(<char *>self._control.data, <Py_ssize_t>self._control.length)
+                self._control.length = 0
+            self._on_control(opcode, payload)
+            return 0
+        if (frame_finished and (self._header.first & 0x80) and self._message.length == 0
+                and <uint64_t>length == self._header.payload_length):
+            # The whole message in one piece: no reassembly needed. (The frame
+            # may be a continuation after empty fragments.)
+            opcode = self._message_opcode
+            self._message_opcode = 0
+            if opcode == 2:
+                self._events.append(tuple.__new__(_BinaryMessage, (self._unmasked_bytes(p, length),)))
+            else:
+                if self._header.masked:
+                    _reserve(&self._message, length)
+                    self._unmask(p, self._message.data, length)
+                    p = self._message.data
+                self._events.append(tuple.__new__(_TextMessage, (self._decode_text(p, length),)))
+                _clear(&self._message)
+            return 0
+        if self._message.length == 0:
+            wsframe_utf8_reset(&self._utf8)
+        _reserve(&self._message, length)
+        target = self._message.data + self._message.length
+        self._unmask(p, target, length)
+        self._message.length += length
+        if self._message_opcode == 1 and not wsframe_utf8_validate(&self._utf8, target, length):
+            raise _errors.invalid_utf8("text message")
+        if frame_finished and (self._header.first & 0x80):
+            if self._message_opcode == 1:
+                if not wsframe_utf8_complete(&self._utf8):
+                    raise _errors.invalid_utf8("text message")
+                message = tuple.__new__(_TextMessage, (self._decode_text(self._message.data, self._message.length),))
+            else:
+                message = tuple.__new__(_BinaryMessage, (PyBytes_FromStringAndSize(
+                    <char *>self._message.data, <Py_ssize_t>self._message.length),))
+            self._events.append(message)
+            self._message_opcode = 0
+            _clear(&self._message)
+        return 0
+
+    cdef str _decode_text(self, const uint8_t *p, size_t length):
+        try:
+            return PyUnicode_DecodeUTF8(<const char *>p, <Py_ssize_t>length, NULL)
+        except UnicodeDecodeError:
+            raise _errors.invalid_utf8("text message") from None
+
+    cdef int _on_control(self, int opcode, bytes payload) except -1:
+        if opcode == 0x9:
+            self._events.append(tuple.__new__(_Ping, (payload,)))
+        elif opcode == 0xA:
+            self._events.append(tuple.__new__(_Pong, (payload,)))
+        else:
+            self._events.append(parse_close_payload(payload))
+            self._closed = True
+        return 0

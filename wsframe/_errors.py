@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._types import CloseCode, Opcode, Rsv
 
-__all__ = ["PayloadTooBig", "ProtocolError"]
+__all__ = ["InvalidUTF8", "PayloadTooBig", "ProtocolError"]
 
 
 class ProtocolError(Exception):
@@ -35,6 +35,13 @@ class PayloadTooBig(ProtocolError):
     """A frame or message is larger than the configured limit (1009)."""
 
     def __init__(self, reason: str, close_code: int = CloseCode.MESSAGE_TOO_BIG) -> None:
+        super().__init__(reason, close_code)
+
+
+class InvalidUTF8(ProtocolError):
+    """A text message or close reason is not valid UTF-8 (1007, RFC 6455 8.1)."""
+
+    def __init__(self, reason: str, close_code: int = CloseCode.INVALID_FRAME_PAYLOAD_DATA) -> None:
         super().__init__(reason, close_code)
 
 
@@ -96,6 +103,41 @@ def frame_too_big(payload_length: int, limit: int) -> PayloadTooBig:
     return PayloadTooBig(
         f"frame payload of {payload_length} bytes is over the limit of {limit} bytes"
     )
+
+
+def continuation_without_message() -> ProtocolError:
+    return ProtocolError("continuation frame arrived with no fragmented message in progress")
+
+
+def message_in_progress(opcode: int) -> ProtocolError:
+    return ProtocolError(f"{_opcode_name(opcode)} frame arrived while a fragmented message is in progress")
+
+
+def message_too_big(message_length: int, limit: int) -> PayloadTooBig:
+    return PayloadTooBig(f"message of {message_length} bytes is over the limit of {limit} bytes")
+
+
+def invalid_utf8(what: str) -> InvalidUTF8:
+    return InvalidUTF8(f"{what} is not valid UTF-8")
+
+
+def close_payload_one_byte() -> ProtocolError:
+    return ProtocolError("close frame payload is 1 byte; it must be empty or start with a 2-byte code")
+
+
+def bad_close_code(code: int) -> ProtocolError:
+    return ProtocolError(f"close code {code} is not one a peer may send")
+
+
+def frame_after_close() -> ProtocolError:
+    return ProtocolError("frame arrived after the close frame")
+
+
+def decoder_failed(previous: BaseException) -> BaseException:
+    """The error to raise when a failed decoder is fed again."""
+    if isinstance(previous, ProtocolError):
+        return type(previous)(previous.reason, previous.close_code)
+    return RuntimeError(f"the decoder failed earlier and cannot be used again: {previous!r}")
 
 
 # --- argument errors: what the caller did wrong -----------------------------
@@ -163,3 +205,11 @@ def control_payload_too_long_arg(opcode: int, payload_length: int) -> ValueError
 def ssize_overflow(value: object) -> OverflowError:
     # Same words as CPython's PyNumber_AsSsize_t, which the C backend calls.
     return OverflowError(f"cannot fit '{type(value).__name__}' into an index-sized integer")
+
+
+def bad_close_code_arg(code: int) -> ValueError:
+    return ValueError(f"close code {code} may not be sent; use 1000-1003, 1007-1014 or 3000-4999")
+
+
+def reason_without_code() -> ValueError:
+    return ValueError("a close reason needs a close code")

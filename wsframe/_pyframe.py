@@ -8,15 +8,27 @@ and the differential tests compare them on random input.
 
 from __future__ import annotations
 
+import codecs
 import operator
 import os
 import sys
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 from . import _errors
-from ._types import MAX_CONTROL_PAYLOAD_LENGTH, MAX_PAYLOAD_LENGTH, FrameHeader, Opcode, Role
+from ._close import parse_close_payload
+from ._events import BinaryMessage, Event, Frame, Ping, Pong, TextMessage
+from ._types import DEFAULT_MAX_SIZE, MAX_CONTROL_PAYLOAD_LENGTH, MAX_PAYLOAD_LENGTH, FrameHeader, Opcode, Role
 
-__all__ = ["MASK_KERNEL", "encode_frame", "encode_header", "mask", "mask_inplace", "parse_header"]
+__all__ = [
+    "MASK_KERNEL",
+    "FrameDecoder",
+    "MessageDecoder",
+    "encode_frame",
+    "encode_header",
+    "mask",
+    "mask_inplace",
+    "parse_header",
+]
 
 #: How this backend masks payloads; shown by ``python -m wsframe info``.
 MASK_KERNEL = "python (big-integer XOR)"
@@ -323,3 +335,293 @@ def mask_inplace(buffer: object, key: object, offset: int = 0) -> int:
         raise _errors.negative_argument("mask_inplace", "offset", offset)
     view[:] = _xor(view, key_bytes, offset & 3)  # type: ignore[index]
     return (offset + len(view)) & 3
+
+
+def _limit_arg(value: object, function: str, argument: str) -> Optional[int]:
+    if value is None:
+        return None
+    limit = operator.index(value)  # type: ignore[arg-type]
+    if limit < 0:
+        raise _errors.negative_argument(function, argument, limit)
+    return limit
+
+
+def _reader_is_server(role: object) -> bool:
+    if role is Role.SERVER:
+        return True
+    if role is Role.CLIENT:
+        return False
+    raise _errors.bad_role(role)
+
+
+class _Reader:
+    """The frame layer's state machine, shared by both decoders.
+
+    ``feed`` walks the bytes: a header (kept in ``_partial`` while incomplete,
+    at most 14 bytes), then its payload, handed to ``_on_payload`` piece by
+    piece as it arrives. Nothing else is kept, so memory never grows with a
+    length the peer only claimed. Subclasses append to ``_events``.
+    """
+
+    def __init__(self, function: str, role: object, allowed_rsv: object, max_frame_size: object) -> None:
+        self._reader_is_server = _reader_is_server(role)
+        self._role: Role = role  # type: ignore[assignment]
+        rsv = _ssize(allowed_rsv)
+        if rsv & ~_ALL_RSV:
+            raise _errors.bad_allowed_rsv(rsv)
+        self._allowed_rsv = rsv
+        self._max_frame_size = _limit_arg(max_frame_size, function, "max_frame_size")
+        self._partial = bytearray()
+        self._header: Optional[FrameHeader] = None
+        self._received = 0
+        self._error: Optional[BaseException] = None
+        self._events: list = []  # type: ignore[type-arg]
+
+    def feed(self, data: object) -> list:  # type: ignore[type-arg]
+        if self._error is not None:
+            raise _errors.decoder_failed(self._error)
+        view = _byte_view(data, "feed", "data")
+        events: list = []  # type: ignore[type-arg]
+        self._events = events
+        try:
+            self._consume(view)
+        except BaseException as exc:
+            # RFC 6455 section 7.1.7: the connection is failed; no half-parsed
+            # state may be used again.
+            self._error = exc
+            raise
+        return events
+
+    def _consume(self, view: Union[bytes, memoryview]) -> None:
+        size = len(view)
+        position = 0
+        while True:
+            header = self._header
+            if header is None:
+                if self._partial:
+                    had = len(self._partial)
+                    take = min(14 - had, size - position)
+                    candidate = self._partial + view[position : position + take]
+                    header = self._parse(candidate, 0)
+                    if header is None:
+                        self._partial = candidate
+                        return
+                    position += header.header_length - had
+                    self._partial = bytearray()
+                else:
+                    if position == size:
+                        return
+                    header = self._parse(view, position)
+                    if header is None:
+                        self._partial = bytearray(view[position:])
+                        return
+                    position += header.header_length
+                self._header = header
+                self._received = 0
+                self._on_header(header)
+            remaining = header.payload_length - self._received
+            take = min(remaining, size - position)
+            if take or not remaining:
+                piece = view[position : position + take]
+                if header.mask_key is not None:
+                    piece = _xor(piece, header.mask_key, self._received & 3)
+                self._on_payload(header, bytes(piece), take == remaining)
+                position += take
+                self._received += take
+            if self._received < header.payload_length:
+                return
+            self._header = None
+
+    def _parse(self, data: Union[bytes, bytearray, memoryview], offset: int) -> Optional[FrameHeader]:
+        return parse_header(
+            data, offset, role=self._role, allowed_rsv=self._allowed_rsv, max_payload_length=self._max_frame_size
+        )
+
+    def _on_header(self, header: FrameHeader) -> None:
+        raise NotImplementedError
+
+    def _on_payload(self, header: FrameHeader, payload: bytes, frame_finished: bool) -> None:
+        raise NotImplementedError
+
+
+class FrameDecoder(_Reader):
+    """Frame layer: bytes in any chunking, frames out (RFC 6455 section 5.2).
+
+    ``feed(data)`` takes any bytes-like chunk and returns the frames it
+    completed, payloads unmasked, as :class:`Frame`. Headers are validated as
+    :func:`parse_header` does, with ``role`` and ``allowed_rsv``; a payload over
+    ``max_frame_size`` (``None``: no limit) is refused from its header (1009).
+    With ``chunked=True``, data frame payloads are delivered piece by piece as
+    they arrive, so a large frame needs no buffer of its size. After an error,
+    every later ``feed`` raises it again.
+    """
+
+    def __init__(
+        self,
+        role: Role = Role.SERVER,
+        *,
+        max_frame_size: Optional[int] = DEFAULT_MAX_SIZE,
+        allowed_rsv: int = 0,
+        chunked: bool = False,
+    ) -> None:
+        super().__init__("FrameDecoder", role, allowed_rsv, max_frame_size)
+        self._chunked = bool(chunked)
+        self._payload = bytearray()
+
+    def feed(self, data: object) -> List[Frame]:
+        return super().feed(data)
+
+    def _on_header(self, header: FrameHeader) -> None:
+        self._payload = bytearray()
+
+    def _on_payload(self, header: FrameHeader, payload: bytes, frame_finished: bool) -> None:
+        if self._chunked and not header.opcode & 0x8:
+            if payload or frame_finished:
+                self._emit(header, payload, frame_finished)
+        elif frame_finished and not self._payload:
+            self._emit(header, payload, True)
+        else:
+            self._payload += payload
+            if frame_finished:
+                self._emit(header, bytes(self._payload), True)
+                self._payload = bytearray()
+
+    def _emit(self, header: FrameHeader, payload: bytes, frame_finished: bool) -> None:
+        self._events.append(
+            _new_header(
+                Frame, (header.opcode, payload, header.fin, header.rsv1, header.rsv2, header.rsv3, frame_finished)
+            )
+        )
+
+
+class MessageDecoder(_Reader):
+    """Message layer: bytes in any chunking, whole messages and control frames out.
+
+    ``feed(data)`` returns the events it completed: :class:`TextMessage`,
+    :class:`BinaryMessage`, :class:`Ping`, :class:`Pong` and :class:`Close`.
+    Fragmented messages are reassembled (RFC 6455 section 5.4) and control
+    frames between fragments are delivered at once. Enforced, each as a
+    :class:`ProtocolError` with its close code: everything
+    :class:`FrameDecoder` enforces; a continuation with no message open, or a
+    new message while one is open, and any frame after a close frame: 1002; a
+    message over ``max_message_size``, from the header that would exceed it:
+    1009; text that is not UTF-8, at the first byte that cannot be valid, as
+    soon as it arrives: 1007 (section 8.1); a close frame with a 1-byte
+    payload or a code a peer may not send: 1002, or a reason that is not
+    UTF-8: 1007. After an error, every later ``feed`` raises it again.
+    """
+
+    def __init__(
+        self,
+        role: Role = Role.SERVER,
+        *,
+        max_frame_size: Optional[int] = DEFAULT_MAX_SIZE,
+        max_message_size: Optional[int] = DEFAULT_MAX_SIZE,
+        allowed_rsv: int = 0,
+    ) -> None:
+        super().__init__("MessageDecoder", role, allowed_rsv, max_frame_size)
+        self._max_message_size = _limit_arg(max_message_size, "MessageDecoder", "max_message_size")
+        self._message_opcode = 0  # TEXT or BINARY while a message is open
+        self._message_length = 0
+        self._binary = bytearray()
+        self._text: List[str] = []
+        self._utf8 = _Utf8Decoder()
+        self._control = bytearray()
+        self._closed = False
+
+    def feed(self, data: object) -> List[Event]:
+        return super().feed(data)
+
+    def _on_header(self, header: FrameHeader) -> None:
+        if self._closed:
+            raise _errors.frame_after_close()
+        opcode = header.opcode
+        if opcode & 0x8:
+            self._control = bytearray()
+            return
+        if opcode == Opcode.CONTINUATION:
+            if not self._message_opcode:
+                raise _errors.continuation_without_message()
+        else:
+            if self._message_opcode:
+                raise _errors.message_in_progress(opcode)
+            self._message_opcode = opcode
+            self._message_length = 0
+        message_length = self._message_length + header.payload_length
+        if self._max_message_size is not None and message_length > self._max_message_size:
+            raise _errors.message_too_big(message_length, self._max_message_size)
+
+    def _on_payload(self, header: FrameHeader, payload: bytes, frame_finished: bool) -> None:
+        opcode = header.opcode
+        if opcode & 0x8:
+            if not frame_finished or self._control:
+                self._control += payload
+                if not frame_finished:
+                    return
+                payload = bytes(self._control)
+            self._on_control(opcode, payload)
+            return
+        if frame_finished and header.fin and not self._message_length and len(payload) == header.payload_length:
+            # The whole message in one piece: no reassembly needed. (The frame
+            # may be a continuation after empty fragments.)
+            message_opcode, self._message_opcode = self._message_opcode, 0
+            if message_opcode == Opcode.TEXT:
+                try:
+                    self._events.append(_new_header(TextMessage, (payload.decode("utf-8"),)))
+                except UnicodeDecodeError:
+                    raise _errors.invalid_utf8("text message") from None
+            else:
+                self._events.append(_new_header(BinaryMessage, (payload,)))
+            return
+        if self._message_length == 0:
+            self._binary = bytearray()
+            self._text = []
+            self._utf8.reset()
+        self._message_length += len(payload)
+        if self._message_opcode == Opcode.TEXT:
+            self._text.append(self._utf8.decode(payload, final=False))
+        else:
+            self._binary += payload
+        if frame_finished and header.fin:
+            if self._message_opcode == Opcode.TEXT:
+                self._text.append(self._utf8.decode(b"", final=True))
+                self._events.append(_new_header(TextMessage, ("".join(self._text),)))
+                self._text = []
+            else:
+                self._events.append(_new_header(BinaryMessage, (bytes(self._binary),)))
+                self._binary = bytearray()
+            self._message_opcode = 0
+            self._message_length = 0
+
+    def _on_control(self, opcode: int, payload: bytes) -> None:
+        if opcode == Opcode.PING:
+            self._events.append(_new_header(Ping, (payload,)))
+        elif opcode == Opcode.PONG:
+            self._events.append(_new_header(Pong, (payload,)))
+        else:
+            self._events.append(parse_close_payload(payload))
+            self._closed = True
+
+
+class _Utf8Decoder:
+    """Incremental strict UTF-8 that fails at the first byte that cannot be valid.
+
+    CPython's incremental decoder already does, except that it holds ED A0-BF
+    (the start of an encoded surrogate, never valid) until a third byte comes.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+
+    def reset(self) -> None:
+        self._decoder.reset()
+
+    def decode(self, data: bytes, final: bool) -> str:
+        try:
+            text: str = self._decoder.decode(data, final)
+        except UnicodeDecodeError:
+            raise _errors.invalid_utf8("text message") from None
+        pending = self._decoder.getstate()[0]
+        if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
+            raise _errors.invalid_utf8("text message")
+        return text

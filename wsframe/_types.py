@@ -15,9 +15,14 @@ __all__ = [
     "Opcode",
     "Role",
     "Rsv",
+    "DEFAULT_MAX_SIZE",
     "MAX_CONTROL_PAYLOAD_LENGTH",
     "MAX_PAYLOAD_LENGTH",
 ]
+
+#: Default ``max_frame_size`` and ``max_message_size`` of the decoders: 1 MiB.
+#: Pass ``None`` to lift a limit.
+DEFAULT_MAX_SIZE = 2**20
 
 #: RFC 6455 section 5.5: "All control frames MUST have a payload length of
 #: 125 bytes or less".
