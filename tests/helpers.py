@@ -20,3 +20,43 @@ def outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Tuple[An
         return ("raised", type(exc), exc.close_code, exc.reason)
     except (TypeError, ValueError, OverflowError, BufferError) as exc:
         return ("raised", type(exc), str(exc))
+
+
+def frame(opcode: int, payload: bytes = b"", *, fin: bool = True, mask: bool = True, rsv1: bool = False) -> bytes:
+    """A frame built byte by byte from RFC 6455 section 5.2, independent of wsframe's encoder."""
+    key = b"\x37\xfa\x21\x3d"
+    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+    length = len(payload)
+    if length < 126:
+        header = bytes([first, (0x80 if mask else 0) | length])
+    elif length < 65536:
+        header = bytes([first, (0x80 if mask else 0) | 126]) + length.to_bytes(2, "big")
+    else:
+        header = bytes([first, (0x80 if mask else 0) | 127]) + length.to_bytes(8, "big")
+    if not mask:
+        return header + payload
+    return header + key + reference_mask(payload, key)
+
+
+def feed_in_pieces(decoder: Any, stream: bytes, cuts: Any) -> list:
+    """Feed ``stream`` split at the sorted positions ``cuts``; return all results."""
+    results: list = []
+    start = 0
+    for cut in sorted(set(cuts)) + [len(stream)]:
+        results.extend(decoder.feed(stream[start:cut]))
+        start = cut
+    return results
+
+
+def viable_utf8_prefix(data: bytes) -> bool:
+    """Whether some continuation of ``data`` is valid UTF-8 (RFC 3629)."""
+    candidates = [b""] + [bytes([b]) for b in (0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF)]
+    for first in candidates:
+        for second in ([b""] if not first else candidates):
+            for third in ([b""] if not second else candidates):
+                try:
+                    (data + first + second + third).decode("utf-8")
+                    return True
+                except UnicodeDecodeError:
+                    pass
+    return False

@@ -120,3 +120,114 @@ def test_argument_errors_match(c_codec, py_codec, offset, allowed, limit, role):
     assert_same(c_codec, py_codec, "mask_inplace", bytearray(frame), b"abcd", offset)
     assert_same(c_codec, py_codec, "encode_header", offset, limit)
     assert_same(c_codec, py_codec, "encode_frame", allowed, frame)
+
+
+# --- the streaming decoders ---------------------------------------------------
+
+utf8_ish = st.one_of(
+    st.text(max_size=20).map(str.encode),
+    st.binary(max_size=20),
+    st.sampled_from([b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\xc3", b"\xf0\x9f\x98\x80"]),
+)
+
+
+@st.composite
+def frame_streams(draw, role):
+    """Well-formed message sequences for ``role``; about a third carry one fault."""
+    from helpers import frame
+
+    masked = role is Role.SERVER
+    frames = []
+    for _ in range(draw(st.integers(1, 5))):
+        opcode = draw(st.sampled_from([1, 2]))
+        payload = draw(utf8_ish if opcode == 1 else st.binary(max_size=400))
+        cuts = sorted(draw(st.lists(st.integers(0, len(payload)), max_size=3)))
+        bounds = [0] + cuts + [len(payload)]
+        for index, (start, end) in enumerate(zip(bounds, bounds[1:])):
+            fin = index == len(bounds) - 2
+            frames.append(frame(opcode if index == 0 else 0, payload[start:end], fin=fin, mask=masked))
+            if draw(st.integers(0, 4)) == 0:
+                frames.append(frame(draw(st.sampled_from([9, 10])), draw(st.binary(max_size=125)), mask=masked))
+    if draw(st.booleans()):
+        close = draw(st.sampled_from([b"", b"\x03\xe8", b"\x0f\xa0"])) + draw(utf8_ish)
+        frames.append(frame(8, close[:125], mask=masked))
+    fault = draw(st.integers(0, 8))
+    position = draw(st.integers(0, len(frames)))
+    if fault == 1:
+        frames.insert(position, frame(draw(st.sampled_from([0, 1, 2, 3, 0xB])), b"x", mask=masked))
+    elif fault == 2:
+        frames.insert(position, frame(9, b"p", mask=not masked))
+    elif fault == 3:
+        frames.insert(position, frame(2, b"r", mask=masked, rsv1=True))
+    elif fault == 4:
+        frames.insert(position, frame(8, draw(st.binary(max_size=6)), mask=masked))
+    stream = b"".join(frames)
+    if fault == 5 and stream:
+        mutated = bytearray(stream)
+        mutated[draw(st.integers(0, len(stream) - 1))] ^= 1 << draw(st.integers(0, 7))
+        stream = bytes(mutated)
+    return stream
+
+
+def run_decoder(decoder, stream, cuts):
+    """Each feed's result, until the first error, as comparable outcomes."""
+    results = []
+    start = 0
+    for cut in sorted(set(cuts)) + [len(stream)]:
+        result = outcome(decoder.feed, stream[start:cut])
+        results.append(result)
+        if result[0] == "raised":
+            results.append(outcome(decoder.feed, b"\x81\x80abcd"))  # a failed decoder stays failed
+            break
+        start = cut
+    return results
+
+
+decoder_options = st.fixed_dictionaries(
+    {"role": roles, "allowed_rsv": allowed_rsv, "max_frame_size": st.sampled_from([None, 100, 2**20, 2**20])}
+)
+
+
+@st.composite
+def streams_and_options(draw):
+    options = draw(decoder_options)
+    return draw(frame_streams(options["role"])), options
+
+
+@given(case=streams_and_options(), cuts=st.lists(st.integers(0, 3000), max_size=10), chunked=st.booleans())
+def test_frame_decoder_on_random_streams(c_codec, py_codec, case, cuts, chunked):
+    stream, options = case
+    assert run_decoder(c_codec.FrameDecoder(**options, chunked=chunked), stream, cuts) == run_decoder(
+        py_codec.FrameDecoder(**options, chunked=chunked), stream, cuts)
+
+
+@given(case=streams_and_options(), cuts=st.lists(st.integers(0, 3000), max_size=10),
+       max_message_size=st.sampled_from([None, 50, 400, 2**20, 2**20, 2**20]))
+def test_message_decoder_on_random_streams(c_codec, py_codec, case, cuts, max_message_size):
+    stream, options = case
+    c_result = run_decoder(c_codec.MessageDecoder(**options, max_message_size=max_message_size), stream, cuts)
+    py_result = run_decoder(py_codec.MessageDecoder(**options, max_message_size=max_message_size), stream, cuts)
+    assert c_result == py_result
+
+
+@given(stream=st.binary(max_size=64), cuts=st.lists(st.integers(0, 64), max_size=8), options=decoder_options)
+def test_message_decoder_on_random_bytes(c_codec, py_codec, stream, cuts, options):
+    assert run_decoder(c_codec.MessageDecoder(**options), stream, cuts) == run_decoder(
+        py_codec.MessageDecoder(**options), stream, cuts)
+
+
+@given(role=st.one_of(roles, odd_values), allowed=odd_values, frame_size=odd_values, message_size=odd_values,
+       chunked=st.booleans())
+def test_decoder_argument_errors_match(c_codec, py_codec, role, allowed, frame_size, message_size, chunked):
+    c_result = outcome(c_codec.FrameDecoder, role, allowed_rsv=allowed, max_frame_size=frame_size, chunked=chunked)
+    py_result = outcome(py_codec.FrameDecoder, role, allowed_rsv=allowed, max_frame_size=frame_size, chunked=chunked)
+    assert c_result[0] == py_result[0]
+    if c_result[0] == "raised":
+        assert c_result == py_result
+    c_result = outcome(c_codec.MessageDecoder, role, allowed_rsv=allowed, max_frame_size=frame_size,
+                       max_message_size=message_size)
+    py_result = outcome(py_codec.MessageDecoder, role, allowed_rsv=allowed, max_frame_size=frame_size,
+                        max_message_size=message_size)
+    assert c_result[0] == py_result[0]
+    if c_result[0] == "raised":
+        assert c_result == py_result

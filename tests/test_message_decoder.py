@@ -1,0 +1,272 @@
+"""MessageDecoder: reassembly, control frames, limits, UTF-8 and close frames (RFC 6455 5.4-5.6, 7, 8)."""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+
+import pytest
+from helpers import feed_in_pieces, frame, viable_utf8_prefix
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wsframe import (
+    BinaryMessage,
+    Close,
+    CloseCode,
+    InvalidUTF8,
+    Opcode,
+    PayloadTooBig,
+    Ping,
+    Pong,
+    ProtocolError,
+    Role,
+    TextMessage,
+)
+
+TEXT, BINARY, CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONTINUATION
+
+
+def expect_error(decoder, data, error_type, close_code, match):
+    with pytest.raises(error_type, match=match) as info:
+        decoder.feed(data)
+    assert info.value.close_code == close_code
+    assert len(info.value.reason.encode()) <= 123
+    return info.value
+
+
+class TestReassembly:
+    def test_single_frame_messages(self, codec):
+        stream = frame(TEXT, "héllo wörld".encode()) + frame(BINARY, b"\x00\xff")
+        assert codec.MessageDecoder().feed(stream) == [TextMessage("héllo wörld"), BinaryMessage(b"\x00\xff")]
+
+    def test_fragmented_messages_with_control_frames_between_fragments(self, codec):
+        decoder = codec.MessageDecoder()
+        assert decoder.feed(frame(TEXT, b"frag", fin=False)) == []
+        # A ping between fragments is delivered at once, before the message ends.
+        assert decoder.feed(frame(Opcode.PING, b"are you there")) == [Ping(b"are you there")]
+        assert decoder.feed(frame(CONT, b"men", fin=False) + frame(Opcode.PONG, b"")) == [Pong(b"")]
+        assert decoder.feed(frame(CONT, b"ted")) == [TextMessage("fragmented")]
+
+    def test_empty_messages_and_fragments(self, codec):
+        stream = (frame(TEXT, b"") + frame(BINARY, b"", fin=False) + frame(CONT, b"", fin=False)
+                  + frame(CONT, b"x") + frame(TEXT, b"", fin=False) + frame(CONT, b""))
+        assert codec.MessageDecoder().feed(stream) == [
+            TextMessage(""), BinaryMessage(b"x"), TextMessage("")]
+
+    def test_binary_after_empty_first_fragment_stays_binary(self, codec):
+        stream = frame(BINARY, b"", fin=False) + frame(CONT, b"\xff\xfe")
+        assert codec.MessageDecoder().feed(stream) == [BinaryMessage(b"\xff\xfe")]
+
+    def test_large_fragmented_message(self, codec):
+        payload = os.urandom(300_000)
+        stream = b"".join(frame(BINARY if i == 0 else CONT, payload[i : i + 70000], fin=i + 70000 >= len(payload))
+                          for i in range(0, len(payload), 70000))
+        assert feed_in_pieces(codec.MessageDecoder(), stream, range(0, len(stream), 4096)) == [BinaryMessage(payload)]
+
+    def test_client_reads_unmasked_frames(self, codec):
+        stream = frame(TEXT, b"a", fin=False, mask=False) + frame(CONT, b"b", mask=False)
+        assert codec.MessageDecoder(Role.CLIENT).feed(stream) == [TextMessage("ab")]
+
+    def test_continuation_without_a_message_is_refused(self, codec):
+        expect_error(codec.MessageDecoder(), frame(CONT, b"x"), ProtocolError, 1002, "no fragmented message")
+
+    @pytest.mark.parametrize("opcode", [TEXT, BINARY])
+    def test_new_message_while_one_is_open_is_refused(self, codec, opcode):
+        decoder = codec.MessageDecoder()
+        decoder.feed(frame(TEXT, b"a", fin=False))
+        header_only = frame(opcode, b"b")[:6]  # refused before its payload arrives
+        expect_error(decoder, header_only, ProtocolError, 1002, "while a fragmented message")
+
+
+class TestLimits:
+    def test_message_limit_applies_across_fragments_from_the_header(self, codec):
+        decoder = codec.MessageDecoder(max_message_size=100)
+        decoder.feed(frame(BINARY, bytes(60), fin=False))
+        header_only = frame(CONT, bytes(41))[:6]
+        error = expect_error(decoder, header_only, PayloadTooBig, CloseCode.MESSAGE_TOO_BIG, "message of 101 bytes")
+        assert "limit of 100 bytes" in error.reason
+
+    def test_message_at_the_limit_is_accepted(self, codec):
+        decoder = codec.MessageDecoder(max_message_size=100)
+        stream = frame(BINARY, bytes(60), fin=False) + frame(CONT, bytes(40))
+        assert decoder.feed(stream) == [BinaryMessage(bytes(100))]
+
+    def test_frame_limit(self, codec):
+        decoder = codec.MessageDecoder(max_frame_size=10, max_message_size=None)
+        expect_error(decoder, frame(BINARY, bytes(11)), PayloadTooBig, 1009, "frame payload of 11 bytes")
+
+    def test_no_limits(self, codec):
+        decoder = codec.MessageDecoder(max_frame_size=None, max_message_size=None)
+        assert decoder.feed(frame(BINARY, bytes(3 << 20))) == [BinaryMessage(bytes(3 << 20))]
+
+    def test_limits_must_not_be_negative(self, codec):
+        with pytest.raises(ValueError, match="max_message_size"):
+            codec.MessageDecoder(max_message_size=-1)
+        with pytest.raises(ValueError, match="max_frame_size"):
+            codec.FrameDecoder(max_frame_size=-1)
+
+    def test_claimed_message_allocates_nothing(self, codec):
+        decoder = codec.MessageDecoder(max_frame_size=None, max_message_size=None)
+        header = bytes([0x82, 0xFF]) + (2**62).to_bytes(8, "big") + b"\x37\xfa\x21\x3d"
+        tracemalloc.start()
+        try:
+            decoder.feed(header + bytes(1000))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 64 << 10, peak
+
+
+class TestClose:
+    def test_close_with_code_and_reason(self, codec):
+        assert codec.MessageDecoder().feed(frame(Opcode.CLOSE, b"\x03\xe8bye")) == [Close(1000, "bye")]
+
+    def test_empty_close_means_no_status_code(self, codec):
+        assert codec.MessageDecoder().feed(frame(Opcode.CLOSE, b"")) == [Close(CloseCode.NO_STATUS_RCVD, "")]
+
+    def test_one_byte_close_payload_is_refused(self, codec):
+        expect_error(codec.MessageDecoder(), frame(Opcode.CLOSE, b"\x03"), ProtocolError, 1002, "1 byte")
+
+    @pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535])
+    def test_codes_a_peer_may_not_send_are_refused(self, codec, code):
+        expect_error(codec.MessageDecoder(), frame(Opcode.CLOSE, code.to_bytes(2, "big")), ProtocolError, 1002,
+                     f"close code {code} is not one a peer may send")
+
+    @pytest.mark.parametrize("code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999])
+    def test_codes_a_peer_may_send_are_accepted(self, codec, code):
+        assert codec.MessageDecoder().feed(frame(Opcode.CLOSE, code.to_bytes(2, "big"))) == [Close(code, "")]
+
+    def test_invalid_utf8_reason_is_1007(self, codec):
+        expect_error(codec.MessageDecoder(), frame(Opcode.CLOSE, b"\x03\xe8\xff"), InvalidUTF8, 1007, "close reason")
+
+    def test_longest_reason_of_four_byte_characters(self, codec):
+        reason = "😀" * 30 + "abc"  # 123 bytes
+        assert codec.MessageDecoder().feed(frame(Opcode.CLOSE, b"\x03\xe8" + reason.encode())) == [Close(1000, reason)]
+
+    def test_frames_after_close_are_refused(self, codec):
+        decoder = codec.MessageDecoder()
+        assert decoder.feed(frame(Opcode.CLOSE, b"\x03\xe8")) == [Close(1000, "")]
+        expect_error(decoder, frame(Opcode.PING, b""), ProtocolError, 1002, "after the close frame")
+
+
+VALID_UTF8 = [
+    "",
+    "ascii only, longer than eight bytes",
+    "é",  # 2 bytes
+    "€",  # 3 bytes
+    "😀",  # 4 bytes
+    "\u0080\u07ff\u0800\ud7ff\ue000\uffff\U00010000\U0010ffff",  # the edges of every range
+    "mixed ascii é € 😀 text",
+]
+
+INVALID_UTF8 = {
+    "stray continuation byte": b"ab\x80cd",
+    "overlong 2-byte (C0)": b"\xc0\xaf",
+    "overlong 2-byte (C1)": b"\xc1\xbf",
+    "overlong 3-byte": b"\xe0\x80\xaf",
+    "overlong 4-byte": b"\xf0\x80\x80\xaf",
+    "surrogate D800": b"\xed\xa0\x80",
+    "surrogate DFFF": b"\xed\xbf\xbf",
+    "over U+10FFFF (F4 90)": b"\xf4\x90\x80\x80",
+    "lead byte F5": b"\xf5\x80\x80\x80",
+    "lead byte FF": b"\xff",
+    "truncated 2-byte at the end": b"ok\xc3",
+    "truncated 4-byte at the end": b"ok\xf0\x9f\x98",
+    "ascii after a lead byte": b"\xe2\x82a",
+    "valid text then invalid": "κόσμε".encode() + b"\xed\xa0\x80",
+}
+
+
+def first_impossible_byte(data: bytes) -> int:
+    """Index of the byte at which ``data`` stops being a viable UTF-8 prefix, or len(data) if it is
+    merely truncated at the end."""
+    for end in range(1, len(data) + 1):
+        if not viable_utf8_prefix(data[:end]):
+            return end - 1
+    return len(data)
+
+
+class TestUtf8:
+    @pytest.mark.parametrize("text", VALID_UTF8)
+    def test_valid_text_split_at_every_byte_across_fragments(self, codec, text):
+        data = text.encode()
+        for split in range(len(data) + 1):
+            stream = frame(TEXT, data[:split], fin=False) + frame(CONT, data[split:])
+            assert codec.MessageDecoder().feed(stream) == [TextMessage(text)], split
+
+    @pytest.mark.parametrize("data", list(INVALID_UTF8.values()), ids=list(INVALID_UTF8))
+    def test_invalid_text_split_at_every_byte_across_fragments(self, codec, data):
+        for split in range(len(data) + 1):
+            stream = frame(TEXT, data[:split], fin=False) + frame(CONT, data[split:])
+            expect_error(codec.MessageDecoder(), stream, InvalidUTF8, 1007, "text message is not valid UTF-8")
+
+    @pytest.mark.parametrize("data", list(INVALID_UTF8.values()), ids=list(INVALID_UTF8))
+    def test_invalid_text_fails_as_soon_as_the_bad_byte_arrives(self, codec, data):
+        # Byte by byte, over three fragments: the feed that raises is the one
+        # carrying the first byte no valid UTF-8 could continue with.
+        pieces = [data[: len(data) // 3], data[len(data) // 3 : 2 * len(data) // 3], data[2 * len(data) // 3 :]]
+        stream = b""
+        payload_positions = []  # stream index of each payload byte
+        for index, piece in enumerate(pieces):
+            encoded = frame(TEXT if index == 0 else CONT, piece, fin=index == 2)
+            header_length = len(encoded) - len(piece)
+            payload_positions += [len(stream) + header_length + i for i in range(len(piece))]
+            stream += encoded
+        bad = first_impossible_byte(data)
+        expected_feed = payload_positions[bad] if bad < len(data) else len(stream) - 1
+        decoder = codec.MessageDecoder()
+        for position in range(len(stream)):
+            if position == expected_feed:
+                expect_error(decoder, stream[position : position + 1], InvalidUTF8, 1007, "not valid UTF-8")
+                break
+            assert decoder.feed(stream[position : position + 1]) == [], position
+        else:
+            pytest.fail("no error raised")
+
+    @given(st.text(max_size=40), st.lists(st.integers(0, 200), max_size=6))
+    def test_any_text_in_any_fragmentation(self, codec, text, cuts):
+        data = text.encode()
+        bounds = [0] + sorted(min(c, len(data)) for c in cuts) + [len(data)]
+        stream = b"".join(
+            frame(TEXT if i == 0 else CONT, data[a:b], fin=i == len(bounds) - 2)
+            for i, (a, b) in enumerate(zip(bounds, bounds[1:]))
+        )
+        assert feed_in_pieces(codec.MessageDecoder(), stream, cuts) == [TextMessage(text)]
+
+    @given(st.binary(max_size=12))
+    def test_random_bytes_as_text_match_pythons_verdict(self, codec, data):
+        stream = frame(TEXT, data[:3], fin=False) + frame(CONT, data[3:])
+        try:
+            expected = [TextMessage(data.decode("utf-8"))]
+        except UnicodeDecodeError:
+            expected = None
+        if expected is None:
+            with pytest.raises(InvalidUTF8):
+                codec.MessageDecoder().feed(stream)
+        else:
+            assert codec.MessageDecoder().feed(stream) == expected
+
+
+def test_decoder_stays_failed(codec):
+    decoder = codec.MessageDecoder()
+    with pytest.raises(InvalidUTF8):
+        decoder.feed(frame(TEXT, b"\xff"))
+    with pytest.raises(InvalidUTF8):
+        decoder.feed(frame(TEXT, b"fine"))
+
+
+def test_trickled_message_stays_within_a_small_multiple_of_its_size(codec):
+    size = 256 << 10
+    stream = frame(BINARY, bytes(size // 2), fin=False) + frame(CONT, bytes(size // 2))
+    decoder = codec.MessageDecoder()
+    events = []
+    tracemalloc.start()
+    try:
+        for index in range(len(stream)):
+            events += decoder.feed(stream[index : index + 1])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert events == [BinaryMessage(bytes(size))]
+    assert peak < 4 * size, peak
