@@ -27,6 +27,12 @@ def _throughput(size: int, seconds: float) -> str:
     return f"{rate:.1f} TB/s"
 
 
+def _duration(seconds: float) -> str:
+    if seconds >= 0.1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.3f} us"
+
+
 def _sort_key(group: str):
     number = re.search(r"(\d+) B$", group)
     return (re.sub(r"\d+ B$", "", group), int(number.group(1)) if number else 0)
@@ -42,8 +48,8 @@ def render(run: dict, baseline: str = "wsframe-c") -> str:
         f"{machine.get('python_implementation', '')} {machine.get('python_version', '')}; "
         f"median of each benchmark; ratio = that entry's time / {baseline}'s time (lower is faster).",
         "",
-        "| group | implementation | median | throughput | time vs " + baseline + " |",
-        "|---|---|---|---|---|",
+        "| group | implementation | median | throughput | frames/s | time vs " + baseline + " |",
+        "|---|---|---|---|---|---|",
     ]
     for group in sorted(groups, key=_sort_key):
         entries = sorted(groups[group], key=lambda b: b["stats"]["median"])
@@ -52,9 +58,11 @@ def render(run: dict, baseline: str = "wsframe-c") -> str:
             median = bench["stats"]["median"]
             ratio = f"{median / base:.2f}x" if base else ""
             size = bench.get("extra_info", {}).get("size", 0)
+            frames = bench.get("extra_info", {}).get("frames")
+            frame_rate = f"{frames / median / 1e6:.3f} M" if frames else ""
             lines.append(
-                f"| {group} | {bench['params'].get('name', bench['name'])} | {median * 1e6:.3f} us "
-                f"| {_throughput(size, median)} | {ratio} |"
+                f"| {group} | {bench['params'].get('name', bench['name'])} | {_duration(median)} "
+                f"| {_throughput(size, median)} | {frame_rate} | {ratio} |"
             )
     return "\n".join(lines)
 

@@ -1,0 +1,136 @@
+"""Decoding masked client frames into messages, beside the peers.
+
+Three streams of binary messages, one frame each, fed in 64 KiB chunks, as a
+server reads them from a socket: 100,000 frames of 16 B, 10,000 of 1 KiB, 100
+of 1 MiB. Every implementation runs its real receive path, message layer
+included; peers that are not installed are skipped. Run with
+``pytest benchmarks --benchmark-only -k decode``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from typing import Callable, Dict, List
+
+import pytest
+
+KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
+CHUNK = 65536
+STREAMS = {"16 B": (16, 100_000), "1 KiB": (1024, 10_000), "1 MiB": (1 << 20, 100)}
+
+
+def masked_frame(payload: bytes) -> bytes:
+    from wsframe import _pyframe
+
+    return _pyframe.encode_frame(2, payload, mask=KEY)
+
+
+def chunks_of(frame_size: int, count: int) -> List[bytes]:
+    stream = masked_frame(os.urandom(frame_size)) * count
+    return [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
+
+
+def wsframe_decoder(module_name: str) -> Callable[[List[bytes]], int]:
+    module = importlib.import_module(module_name)
+
+    def run(chunks: List[bytes]) -> int:
+        decoder = module.MessageDecoder(max_frame_size=None, max_message_size=None)
+        feed = decoder.feed
+        return sum(len(feed(chunk)) for chunk in chunks)
+
+    return run
+
+
+def aiohttp_reader(module_name: str) -> Callable[[List[bytes]], int]:
+    reader_module = importlib.import_module(module_name)
+    from aiohttp.base_protocol import BaseProtocol
+
+    loop = asyncio.new_event_loop()
+
+    def run(chunks: List[bytes]) -> int:
+        # A queue with a limit no stream here reaches, so the reader never
+        # stalls; its messages are counted and dropped after every chunk.
+        queue = reader_module.WebSocketDataQueue(BaseProtocol(loop), 2**30, loop=loop)
+        reader = reader_module.WebSocketReader(queue, 2**30, compress=False, decode_text=True)
+        messages = 0
+        for chunk in chunks:
+            reader.feed_data(chunk)
+            while queue._buffer:
+                queue._buffer.popleft()
+                messages += 1
+        return messages
+
+    return run
+
+
+def websockets_protocol() -> Callable[[List[bytes]], int]:
+    from websockets.protocol import Protocol, Side
+
+    def run(chunks: List[bytes]) -> int:
+        protocol = Protocol(Side.SERVER, max_size=None)
+        messages = 0
+        for chunk in chunks:
+            protocol.receive_data(chunk)
+            messages += len(protocol.events_received())
+        return messages
+
+    return run
+
+
+def wsproto_connection() -> Callable[[List[bytes]], int]:
+    from wsproto.connection import Connection, ConnectionType
+
+    def run(chunks: List[bytes]) -> int:
+        connection = Connection(ConnectionType.SERVER)
+        messages = 0
+        for chunk in chunks:
+            connection.receive_data(chunk)
+            messages += sum(1 for event in connection.events() if event.message_finished)
+        return messages
+
+    return run
+
+
+def copy_bound(chunks: List[bytes]) -> int:
+    """The physical bound: touching every byte once, as a copy."""
+    for chunk in chunks:
+        bytearray(chunk)
+    return 0
+
+
+def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
+    found: Dict[str, Callable[[List[bytes]], int]] = {}
+    candidates = {
+        "wsframe-c": lambda: wsframe_decoder("wsframe._cframe"),
+        "wsframe-python": lambda: wsframe_decoder("wsframe._pyframe"),
+        "aiohttp-c": lambda: aiohttp_reader("aiohttp._websocket.reader_c"),
+        "aiohttp-python": lambda: aiohttp_reader("aiohttp._websocket.reader_py"),
+        "websockets": websockets_protocol,
+        "wsproto": wsproto_connection,
+    }
+    for name, make in candidates.items():
+        try:
+            found[name] = make()
+        except ImportError:
+            pass
+    found["memcpy-bound"] = copy_bound
+    return found
+
+
+IMPLEMENTATIONS = implementations()
+_STREAM_CACHE: Dict[str, List[bytes]] = {}
+
+
+@pytest.mark.parametrize("stream", list(STREAMS))
+@pytest.mark.parametrize("name", sorted(IMPLEMENTATIONS))
+def bench_decode(benchmark, name, stream):
+    frame_size, count = STREAMS[stream]
+    chunks = _STREAM_CACHE.setdefault(stream, chunks_of(frame_size, count))
+    benchmark.group = f"decode {stream} frames"
+    benchmark.extra_info["size"] = frame_size * count
+    benchmark.extra_info["frames"] = count
+    messages = benchmark.pedantic(IMPLEMENTATIONS[name], args=(chunks,), rounds=5, warmup_rounds=1)
+    if name != "memcpy-bound":
+        assert messages == count
