@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any, Callable, Tuple
 
 import wsframe
@@ -48,6 +49,14 @@ def feed_in_pieces(decoder: Any, stream: bytes, cuts: Any) -> list:
     return results
 
 
+def trickle(decoder: Any, stream: bytes) -> list:
+    """Feed ``stream`` one byte per call, allocating nothing per byte beyond the feed itself."""
+    results: list = []
+    for index in range(len(stream)):
+        results += decoder.feed(stream[index : index + 1])
+    return results
+
+
 def viable_utf8_prefix(data: bytes) -> bool:
     """Whether some continuation of ``data`` is valid UTF-8 (RFC 3629)."""
     candidates = [b""] + [bytes([b]) for b in (0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF)]
@@ -60,3 +69,17 @@ def viable_utf8_prefix(data: bytes) -> bool:
                 except UnicodeDecodeError:
                     pass
     return False
+
+
+def peak_memory(function: Callable[[], Any]) -> Tuple[Any, int]:
+    """Run ``function``; return its result and the peak bytes traced meanwhile.
+
+    tracemalloc sees both backends' allocations: Python objects, and the C
+    backend's buffers, which come from PyMem_Realloc.
+    """
+    tracemalloc.start()
+    try:
+        result = function()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

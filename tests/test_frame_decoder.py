@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import tracemalloc
 
 import pytest
-from helpers import feed_in_pieces, frame
+from helpers import feed_in_pieces, frame, peak_memory, trickle
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -149,14 +148,14 @@ class TestChunked:
         header = bytes([0x82, 127]) + size.to_bytes(8, "big")
         chunk = bytes(65536)
         decoder = codec.FrameDecoder(Role.CLIENT, chunked=True, max_frame_size=None)
-        tracemalloc.start()
-        try:
+
+        def receive():
             total = sum(len(f.payload) for f in decoder.feed(header))
             for _ in range(size // len(chunk)):
                 total += sum(len(f.payload) for f in decoder.feed(chunk))
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+            return total
+
+        total, peak = peak_memory(receive)
         assert total == size
         assert peak < 1 << 20, peak
 
@@ -165,25 +164,14 @@ class TestMemory:
     def test_claimed_length_allocates_nothing(self, codec):
         decoder = codec.FrameDecoder(max_frame_size=None)
         header = bytes([0x82, 0xFF]) + (2**62).to_bytes(8, "big") + b"\x37\xfa\x21\x3d"
-        tracemalloc.start()
-        try:
-            assert decoder.feed(header + bytes(1000)) == []
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        frames, peak = peak_memory(lambda: decoder.feed(header + bytes(1000)))
+        assert frames == []
         assert peak < 64 << 10, peak
 
     def test_trickled_frame_stays_within_a_small_multiple_of_its_size(self, codec):
         size = 256 << 10
         stream = frame(Opcode.BINARY, bytes(size))
         decoder = codec.FrameDecoder()
-        frames = []
-        tracemalloc.start()
-        try:
-            for index in range(len(stream)):
-                frames += decoder.feed(stream[index : index + 1])
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        frames, peak = peak_memory(lambda: trickle(decoder, stream))
         assert [len(f.payload) for f in frames] == [size]
         assert peak < 4 * size, peak

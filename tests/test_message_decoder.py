@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import tracemalloc
 
 import pytest
-from helpers import feed_in_pieces, frame, viable_utf8_prefix
+from helpers import feed_in_pieces, frame, peak_memory, trickle, viable_utf8_prefix
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,12 +108,8 @@ class TestLimits:
     def test_claimed_message_allocates_nothing(self, codec):
         decoder = codec.MessageDecoder(max_frame_size=None, max_message_size=None)
         header = bytes([0x82, 0xFF]) + (2**62).to_bytes(8, "big") + b"\x37\xfa\x21\x3d"
-        tracemalloc.start()
-        try:
-            decoder.feed(header + bytes(1000))
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        events, peak = peak_memory(lambda: decoder.feed(header + bytes(1000)))
+        assert events == []
         assert peak < 64 << 10, peak
 
 
@@ -260,13 +255,6 @@ def test_trickled_message_stays_within_a_small_multiple_of_its_size(codec):
     size = 256 << 10
     stream = frame(BINARY, bytes(size // 2), fin=False) + frame(CONT, bytes(size // 2))
     decoder = codec.MessageDecoder()
-    events = []
-    tracemalloc.start()
-    try:
-        for index in range(len(stream)):
-            events += decoder.feed(stream[index : index + 1])
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    events, peak = peak_memory(lambda: trickle(decoder, stream))
     assert events == [BinaryMessage(bytes(size))]
     assert peak < 4 * size, peak

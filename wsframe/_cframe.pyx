@@ -81,6 +81,20 @@ cdef int _acquire(object obj, Py_buffer *view, str function, str argument, bint 
     return 0
 
 
+cdef bint _read_view(object data, Py_buffer *view, const uint8_t **p, Py_ssize_t *size,
+                     str function) except -1:
+    """Point ``p`` and ``size`` at ``data``'s bytes. Returns True when ``view``
+    was acquired and must be released; exact bytes are read directly."""
+    if PyBytes_CheckExact(data):
+        p[0] = <const uint8_t *>PyBytes_AS_STRING(data)
+        size[0] = PyBytes_GET_SIZE(data)
+        return False
+    _acquire(data, view, function, "data", False)
+    p[0] = <const uint8_t *>view.buf
+    size[0] = view.len
+    return True
+
+
 cdef bytes _mask_key(object key, str function, str argument):
     cdef Py_buffer view
     if PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4:
@@ -137,7 +151,7 @@ def parse_header(data, offset=0, *, role=Role.SERVER, allowed_rsv=0, max_payload
     cdef bint reader_is_server = _reader_is_server(role)
     cdef uint64_t limit
     cdef Py_buffer view
-    cdef bint release = False
+    cdef bint release
     cdef const uint8_t *p
     cdef Py_ssize_t size
     cdef _Header header
@@ -145,14 +159,7 @@ def parse_header(data, offset=0, *, role=Role.SERVER, allowed_rsv=0, max_payload
     if rsv_allowed & ~_ALL_RSV:
         raise _errors.bad_allowed_rsv(rsv_allowed)
     max_payload_length = _limit_arg(max_payload_length, "parse_header", "max_payload_length", &limit)
-    if PyBytes_CheckExact(data):
-        p = <const uint8_t *>PyBytes_AS_STRING(data)
-        size = PyBytes_GET_SIZE(data)
-    else:
-        _acquire(data, &view, "parse_header", "data", False)
-        release = True
-        p = <const uint8_t *>view.buf
-        size = view.len
+    release = _read_view(data, &view, &p, &size, "parse_header")
     try:
         if start < 0:
             raise _errors.negative_argument("parse_header", "offset", start)
@@ -454,19 +461,12 @@ cdef class _Reader:
 
     def feed(self, data):
         cdef Py_buffer view
-        cdef bint release = False
+        cdef bint release
         cdef const uint8_t *p
         cdef Py_ssize_t size
         if self._error is not None:
             raise _errors.decoder_failed(self._error)
-        if PyBytes_CheckExact(data):
-            p = <const uint8_t *>PyBytes_AS_STRING(data)
-            size = PyBytes_GET_SIZE(data)
-        else:
-            _acquire(data, &view, "feed", "data", False)
-            release = True
-            p = <const uint8_t *>view.buf
-            size = view.len
+        release = _read_view(data, &view, &p, &size, "feed")
         events = self._events = []
         try:
             self._consume(p, size)
