@@ -258,3 +258,29 @@ def test_trickled_message_stays_within_a_small_multiple_of_its_size(codec):
     events, peak = peak_memory(lambda: trickle(decoder, stream))
     assert events == [BinaryMessage(bytes(size))]
     assert peak < 4 * size, peak
+
+
+MIXED_STREAM = (
+    frame(TEXT, "première partie, ".encode(), fin=False)
+    + frame(Opcode.PING, b"1")
+    + frame(CONT, "suite 😀".encode(), fin=False)
+    + frame(CONT, " fin".encode())
+    + frame(BINARY, os.urandom(70000))
+    + frame(Opcode.PONG, b"2")
+    + frame(BINARY, b"", fin=False)
+    + frame(CONT, b"tail")
+    + frame(Opcode.CLOSE, b"\x03\xe8done")
+)
+
+
+def test_mixed_stream_byte_by_byte_gives_the_same_events(codec):
+    expected = codec.MessageDecoder().feed(MIXED_STREAM)
+    assert [type(e).__name__ for e in expected] == [
+        "Ping", "TextMessage", "BinaryMessage", "Pong", "BinaryMessage", "Close"]
+    assert expected[1] == TextMessage("première partie, suite 😀 fin")
+    assert feed_in_pieces(codec.MessageDecoder(), MIXED_STREAM, range(1, len(MIXED_STREAM))) == expected
+
+
+@given(cuts=st.lists(st.integers(0, len(MIXED_STREAM)), max_size=40))
+def test_mixed_stream_split_anywhere_gives_the_same_events(codec, cuts):
+    assert feed_in_pieces(codec.MessageDecoder(), MIXED_STREAM, cuts) == codec.MessageDecoder().feed(MIXED_STREAM)
