@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import tracemalloc
 from typing import Any, Callable, Tuple
+
+import pytest
+
+try:
+    import tracemalloc
+except ImportError:  # PyPy has no tracemalloc
+    tracemalloc = None  # type: ignore[assignment]
 
 import wsframe
 
@@ -77,6 +83,8 @@ def peak_memory(function: Callable[[], Any]) -> Tuple[Any, int]:
     tracemalloc sees both backends' allocations: Python objects, and the C
     backend's buffers, which come from PyMem_Realloc.
     """
+    if tracemalloc is None:
+        pytest.skip("tracemalloc is not available on this interpreter (PyPy); memory is checked on CPython")
     tracemalloc.start()
     try:
         result = function()

@@ -623,7 +623,9 @@ class MessageDecoder(_Reader):
             payload = self._unmasked(payload)
             if message_opcode == Opcode.TEXT:
                 try:
-                    self._events.append(_new_header(TextMessage, (str(payload, "utf-8"),)))
+                    # Not str(payload, "utf-8"): PyPy 7.3.11's accepts encoded
+                    # surrogates (ED A0 80), which codecs.decode rejects.
+                    self._events.append(_new_header(TextMessage, (codecs.decode(payload, "utf-8"),)))
                 except UnicodeDecodeError:
                     raise _errors.invalid_utf8("text message") from None
             else:
