@@ -51,6 +51,21 @@ def _ssize(value: object) -> int:
     return number
 
 
+def _reader_is_server(role: object) -> bool:
+    if role is Role.SERVER:
+        return True
+    if role is Role.CLIENT:
+        return False
+    raise _errors.bad_role(role)
+
+
+def _allowed_rsv_arg(allowed_rsv: object) -> int:
+    rsv = _ssize(allowed_rsv)
+    if rsv & ~_ALL_RSV:
+        raise _errors.bad_allowed_rsv(rsv)
+    return rsv
+
+
 def _byte_view(data: object, function: str, argument: str) -> Union[bytes, memoryview]:
     """A flat, indexable view of ``data`` as unsigned bytes."""
     if type(data) is bytes:
@@ -136,12 +151,7 @@ def parse_header(
     """
     offset = _ssize(offset)
     allowed_rsv = _ssize(allowed_rsv)
-    if role is Role.SERVER:
-        reader_is_server = True
-    elif role is Role.CLIENT:
-        reader_is_server = False
-    else:
-        raise _errors.bad_role(role)
+    reader_is_server = _reader_is_server(role)
     if allowed_rsv & ~_ALL_RSV:
         raise _errors.bad_allowed_rsv(allowed_rsv)
     if max_payload_length is not None:
@@ -371,30 +381,19 @@ def _limit_arg(value: object, function: str, argument: str) -> Optional[int]:
     return limit
 
 
-def _reader_is_server(role: object) -> bool:
-    if role is Role.SERVER:
-        return True
-    if role is Role.CLIENT:
-        return False
-    raise _errors.bad_role(role)
-
-
 class _Reader:
     """The frame layer's state machine, shared by both decoders.
 
     ``feed`` walks the bytes: a header (kept in ``_partial`` while incomplete,
     at most 14 bytes), then its payload, handed to ``_on_payload`` piece by
-    piece as it arrives. Nothing else is kept, so memory never grows with a
-    length the peer only claimed. Subclasses append to ``_events``.
+    piece as it arrives, still masked. Nothing else is kept, so memory never
+    grows with a length the peer only claimed. Subclasses append to ``_events``.
     """
 
     def __init__(self, function: str, role: object, allowed_rsv: object, max_frame_size: object) -> None:
-        self._reader_is_server = _reader_is_server(role)
+        _reader_is_server(role)  # refuses anything but a Role
         self._role: Role = role  # type: ignore[assignment]
-        rsv = _ssize(allowed_rsv)
-        if rsv & ~_ALL_RSV:
-            raise _errors.bad_allowed_rsv(rsv)
-        self._allowed_rsv = rsv
+        self._allowed_rsv = _allowed_rsv_arg(allowed_rsv)
         self._max_frame_size = _limit_arg(max_frame_size, function, "max_frame_size")
         self._partial = bytearray()
         self._header: Optional[FrameHeader] = None
