@@ -145,3 +145,38 @@ def test_negative_offset_is_refused(codec):
         codec.mask(b"data", KEY, -1)
     with pytest.raises(ValueError, match="must not be negative"):
         codec.mask_inplace(bytearray(b"data"), KEY, -1)
+
+
+@pytest.fixture(scope="module")
+def kernels(c_codec):
+    """The C masking kernels this CPU runs, portable first, widest last."""
+    runnable = [name for name, runs in c_codec._mask_kernels() if runs]
+    assert runnable[0] == "scalar"
+    return runnable
+
+
+class TestKernels:
+    """Each C kernel (portable, SSE2, AVX2, AVX-512, NEON: whichever this CPU runs)
+    against the reference at every start alignment, key offset and length tail."""
+
+    def test_the_chosen_kernel_is_the_widest_that_runs(self, c_codec, kernels):
+        assert c_codec.MASK_KERNEL.startswith(f"C, {kernels[-1]} ")
+
+    def test_every_alignment_offset_and_tail(self, c_codec, kernels):
+        backing = bytearray(os.urandom(64 + 300))
+        for kernel in kernels:
+            for start in range(64):
+                view = memoryview(backing)[start : start + 300]
+                for offset in range(4):
+                    expected = reference_mask(bytes(view), KEY, offset)
+                    for length in range(301):
+                        assert c_codec._mask_with(kernel, view[:length], KEY, offset) == expected[:length], (
+                            kernel, start, offset, length)
+
+    @pytest.mark.parametrize("size", [1023, 4097, 65536 + 63, (1 << 20) + 255])
+    def test_large_payloads_with_tails(self, c_codec, kernels, size):
+        data = os.urandom(size)
+        expected = reference_mask(data, KEY, 2)
+        for kernel in kernels:
+            assert c_codec._mask_with(kernel, memoryview(data)[0:], KEY, 2) == expected, kernel
+            assert c_codec._mask_with(kernel, memoryview(b"x" + data)[1:], KEY, 2) == expected, kernel

@@ -32,7 +32,14 @@ from wsframe._events import BinaryMessage, Frame, Ping, Pong, TextMessage
 from wsframe._types import DEFAULT_MAX_SIZE, FrameHeader, Opcode, Role
 
 cdef extern from "_mask.h" nogil:
-    void wsframe_mask(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t *key, size_t phase)
+    ctypedef void (*wsframe_mask_fn)(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t *key, size_t phase)
+    ctypedef struct wsframe_mask_kernel:
+        const char *name
+        wsframe_mask_fn function
+    const wsframe_mask_kernel wsframe_mask_kernels[]
+    size_t WSFRAME_MASK_KERNEL_COUNT
+    int wsframe_mask_kernel_supported(size_t index)
+    size_t wsframe_mask_select()
 
 cdef extern from "_utf8.h" nogil:
     ctypedef struct wsframe_utf8_state:
@@ -52,8 +59,41 @@ __all__ = [
     "parse_header",
 ]
 
+# The masking kernel: the widest this CPU runs, chosen once at import and
+# never changed, so threads share nothing mutable.
+cdef size_t _mask_kernel_index = wsframe_mask_select()
+cdef wsframe_mask_fn wsframe_mask = wsframe_mask_kernels[_mask_kernel_index].function
+
 #: How this backend masks payloads; shown by ``python -m wsframe info``.
-MASK_KERNEL = "portable C (64-bit words)"
+MASK_KERNEL = "C, " + wsframe_mask_kernels[_mask_kernel_index].name.decode() + " (of " + ", ".join(
+    [wsframe_mask_kernels[i].name.decode() for i in range(WSFRAME_MASK_KERNEL_COUNT)
+     if wsframe_mask_kernel_supported(i)]) + " on this CPU)"
+
+# Above this many bytes mask() and mask_inplace() let other threads run while
+# they work. Releasing and taking back the GIL costs about as much as masking
+# a few kilobytes, so short payloads keep it.
+cdef Py_ssize_t _NOGIL_THRESHOLD = 16384
+
+
+def _mask_kernels():
+    """Test hook: (name, runs on this CPU) for every kernel compiled in."""
+    return tuple((wsframe_mask_kernels[i].name.decode(), bool(wsframe_mask_kernel_supported(i)))
+                 for i in range(WSFRAME_MASK_KERNEL_COUNT))
+
+
+def _mask_with(str kernel, const uint8_t[::1] data, bytes key, Py_ssize_t phase):
+    """Test hook: mask ``data`` with the named kernel, which must run on this CPU."""
+    cdef size_t i
+    for i in range(WSFRAME_MASK_KERNEL_COUNT):
+        if wsframe_mask_kernels[i].name.decode() == kernel and wsframe_mask_kernel_supported(i):
+            if len(key) != 4 or phase < 0:
+                raise ValueError("a 4-byte key and a non-negative phase")
+            out = PyBytes_FromStringAndSize(NULL, data.shape[0])
+            if data.shape[0]:
+                wsframe_mask_kernels[i].function(&data[0], <uint8_t *>PyBytes_AS_STRING(out), <size_t>data.shape[0],
+                                                 <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
+            return out
+    raise ValueError(f"no kernel {kernel!r} runs here")
 
 # Opcode members by value; None marks a reserved opcode (RFC 6455 section 5.2).
 cdef tuple _OPCODES = tuple(
@@ -353,6 +393,17 @@ def encode_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=F
         PyBuffer_Release(&view)
 
 
+cdef inline void _mask_buffer(const uint8_t *source, uint8_t *target, Py_ssize_t length, const uint8_t *key,
+                              size_t phase) noexcept:
+    """Mask a buffer the caller holds exported (so it cannot move or shrink),
+    without the GIL when it is large."""
+    if length >= _NOGIL_THRESHOLD:
+        with nogil:
+            wsframe_mask(source, target, <size_t>length, key, phase)
+    else:
+        wsframe_mask(source, target, <size_t>length, key, phase)
+
+
 def mask(data, key, offset=0):
     cdef Py_ssize_t phase = PyNumber_AsSsize_t(offset, OverflowError)
     cdef Py_buffer view
@@ -363,7 +414,7 @@ def mask(data, key, offset=0):
         if phase < 0:
             raise _errors.negative_argument("mask", "offset", phase)
         out = PyBytes_FromStringAndSize(NULL, view.len)
-        wsframe_mask(<const uint8_t *>view.buf, <uint8_t *>PyBytes_AS_STRING(out), <size_t>view.len,
+        _mask_buffer(<const uint8_t *>view.buf, <uint8_t *>PyBytes_AS_STRING(out), view.len,
                      <const uint8_t *>PyBytes_AS_STRING(key_bytes), <size_t>(phase & 3))
         return out
     finally:
@@ -379,7 +430,7 @@ def mask_inplace(buffer, key, offset=0):
         key_bytes = _mask_key(key, "mask_inplace", "key")
         if phase < 0:
             raise _errors.negative_argument("mask_inplace", "offset", phase)
-        wsframe_mask(<const uint8_t *>view.buf, <uint8_t *>view.buf, <size_t>view.len,
+        _mask_buffer(<const uint8_t *>view.buf, <uint8_t *>view.buf, view.len,
                      <const uint8_t *>PyBytes_AS_STRING(key_bytes), <size_t>(phase & 3))
         return ((phase & 3) + view.len) & 3
     finally:

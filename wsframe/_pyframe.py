@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: How this backend masks payloads; shown by ``python -m wsframe info``.
-MASK_KERNEL = "python (big-integer XOR)"
+MASK_KERNEL = "python (big-integer XOR under 1 KiB, strided bytes.translate above)"
 
 #: A piece of payload handed between layers: bytes, a fresh bytearray, or a
 #: view of the caller's buffer that must be copied before it is kept.
