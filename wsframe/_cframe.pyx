@@ -12,6 +12,7 @@ from cpython.buffer cimport (
     PyObject_CheckBuffer,
     PyObject_GetBuffer,
 )
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_GET_SIZE
 from cpython.bytes cimport (
     PyBytes_AS_STRING,
     PyBytes_CheckExact,
@@ -408,6 +409,15 @@ def mask(data, key, offset=0):
     cdef Py_ssize_t phase = PyNumber_AsSsize_t(offset, OverflowError)
     cdef Py_buffer view
     cdef bytes key_bytes
+    cdef Py_ssize_t length
+    if PyBytes_CheckExact(data) and PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4 and phase >= 0:
+        # The common call, valid as given: bytes cannot change, so no buffer
+        # export is needed.
+        length = PyBytes_GET_SIZE(data)
+        out = PyBytes_FromStringAndSize(NULL, length)
+        _mask_buffer(<const uint8_t *>PyBytes_AS_STRING(data), <uint8_t *>PyBytes_AS_STRING(out), length,
+                     <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
+        return out
     _acquire(data, &view, "mask", "data", False)
     try:
         key_bytes = _mask_key(key, "mask", "key")
@@ -425,6 +435,17 @@ def mask_inplace(buffer, key, offset=0):
     cdef Py_ssize_t phase = PyNumber_AsSsize_t(offset, OverflowError)
     cdef Py_buffer view
     cdef bytes key_bytes
+    cdef Py_ssize_t length
+    if (PyByteArray_CheckExact(buffer) and PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4
+            and phase >= 0 and PyByteArray_GET_SIZE(buffer) < _NOGIL_THRESHOLD):
+        # A small bytearray, masked while the GIL is held: nothing can resize
+        # it meanwhile, so no buffer export is needed. Larger ones are
+        # exported below, which pins them while the GIL is released.
+        length = PyByteArray_GET_SIZE(buffer)
+        if length:
+            wsframe_mask(<const uint8_t *>PyByteArray_AS_STRING(buffer), <uint8_t *>PyByteArray_AS_STRING(buffer),
+                         <size_t>length, <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
+        return ((phase & 3) + length) & 3
     _acquire(buffer, &view, "mask_inplace", "buffer", True)
     try:
         key_bytes = _mask_key(key, "mask_inplace", "key")

@@ -161,14 +161,21 @@ wsframe_mask_avx512(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t *k
     for (; i + 64 <= n; i += 64) {
         _mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), k));
     }
-    if (i < n) {
-        /* The last 1-63 bytes under a byte mask: masked-off lanes are neither
-         * read nor written (AVX512BW masked moves do not fault on them). i is
-         * a multiple of 64, so the key lanes still line up. */
-        __mmask64 lanes = (__mmask64)(~(uint64_t)0 >> (64 - (n - i)));
-        __m512i tail = _mm512_maskz_loadu_epi8(lanes, (const void *)(src + i));
-        _mm512_mask_storeu_epi8((void *)(dst + i), lanes, _mm512_xor_si512(tail, k));
+    /* The last 0-63 bytes in 32- and 16-byte steps, then bytes (AVX-512
+     * implies AVX2 and SSE2): the same shape as the other kernels, so one set
+     * of tail tests covers them all. */
+    if (i + 32 <= n) {
+        __m256i k256 = _mm512_castsi512_si256(k);
+        _mm256_storeu_si256((__m256i *)(dst + i),
+                            _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i)), k256));
+        i += 32;
     }
+    if (i + 16 <= n) {
+        __m128i k128 = _mm512_castsi512_si128(k);
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + i)), k128));
+        i += 16;
+    }
+    wsframe_mask_tail(src, dst, i, n, stream);
 }
 #endif
 

@@ -1,0 +1,140 @@
+"""Encoding frames, beside the peers: what a server (unmasked) and a client
+(masked, with a fresh key per frame) send. Each implementation encodes 10,000
+frames per round through its own send path; peers that are not installed are
+skipped. Run with ``pytest benchmarks --benchmark-only -k encode``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from typing import Callable, Dict, List
+
+import pytest
+
+COUNT = 10_000
+SIZES = [16, 1024, 65536]
+Encoder = Callable[[bytes, int], int]
+
+
+def wsframe_encoder(module_name: str, masked: bool) -> Encoder:
+    module = importlib.import_module(module_name)
+    encode_frame = module.encode_frame
+
+    def run(payload: bytes, count: int) -> int:
+        total = 0
+        for _ in range(count):
+            total += len(encode_frame(2, payload, mask=masked))
+        return total
+
+    return run
+
+
+def websockets_encoder(masked: bool) -> Encoder:
+    from websockets.frames import Frame, Opcode
+
+    def run(payload: bytes, count: int) -> int:
+        total = 0
+        for _ in range(count):
+            total += len(Frame(Opcode.BINARY, payload).serialize(mask=masked, extensions=[]))
+        return total
+
+    return run
+
+
+def wsproto_encoder(masked: bool) -> Encoder:
+    from wsproto.frame_protocol import FrameProtocol
+
+    protocol = FrameProtocol(client=masked, extensions=[])
+
+    def run(payload: bytes, count: int) -> int:
+        total = 0
+        for _ in range(count):
+            total += len(protocol.send_data(payload, fin=True))
+        return total
+
+    return run
+
+
+class _Transport:
+    """Collects what aiohttp's writer sends."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def write(self, data: bytes) -> None:
+        self.sent += len(data)
+
+    def writelines(self, lines: List[bytes]) -> None:
+        for line in lines:
+            self.sent += len(line)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+def aiohttp_encoder(masked: bool) -> Encoder:
+    from aiohttp._websocket.writer import WebSocketWriter
+    from aiohttp.base_protocol import BaseProtocol
+    from aiohttp.http_websocket import WSMsgType
+
+    loop = asyncio.new_event_loop()
+
+    def run(payload: bytes, count: int) -> int:
+        transport = _Transport()
+        writer = WebSocketWriter(BaseProtocol(loop), transport, use_mask=masked)
+
+        async def send_all() -> None:
+            for _ in range(count):
+                await writer.send_frame(payload, WSMsgType.BINARY)
+
+        loop.run_until_complete(send_all())
+        return transport.sent
+
+    return run
+
+
+def copy_bound(payload: bytes, count: int) -> int:
+    """The physical bound: one new bytes object per frame, copied from the payload."""
+    source = bytearray(payload)
+    total = 0
+    for _ in range(count):
+        total += len(bytes(source))
+    return total
+
+
+def implementations(masked: bool) -> Dict[str, Encoder]:
+    candidates = {
+        "wsframe-c": lambda: wsframe_encoder("wsframe._cframe", masked),
+        "wsframe-python": lambda: wsframe_encoder("wsframe._pyframe", masked),
+        "websockets": lambda: websockets_encoder(masked),
+        "wsproto": lambda: wsproto_encoder(masked),
+        "aiohttp": lambda: aiohttp_encoder(masked),
+    }
+    found: Dict[str, Encoder] = {}
+    for name, make in candidates.items():
+        try:
+            found[name] = make()
+        except ImportError:
+            pass
+    found["memcpy-bound"] = copy_bound
+    return found
+
+
+ROLES = {"server (unmasked)": implementations(False), "client (masked)": implementations(True)}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("name", sorted(ROLES["server (unmasked)"]))
+def bench_encode(benchmark, name, role, size):
+    payload = os.urandom(size)
+    benchmark.group = f"encode {role} {size} B"
+    benchmark.extra_info["size"] = size * COUNT
+    benchmark.extra_info["frames"] = COUNT
+    sent = benchmark.pedantic(ROLES[role][name], args=(payload, COUNT), rounds=5, warmup_rounds=1)
+    assert sent >= size * COUNT
