@@ -141,3 +141,39 @@ class TestMisuse:
     def test_payload_must_be_bytes_like(self, codec):
         with pytest.raises(TypeError, match="argument 'payload' must be a bytes-like object"):
             codec.encode_frame(Opcode.TEXT, "text must be encoded first")
+
+
+def test_fresh_keys_across_many_frames(codec):
+    # More frames than one 4 KiB pool of keys holds, so the C backend refills it.
+    keys = [codec.parse_header(codec.encode_frame(Opcode.BINARY, b"", mask=True)).mask_key for _ in range(3000)]
+    # 3000 draws of 32 random bits: the chance of any repeat is about 0.1%, of
+    # five or more, negligible; a pool that handed out a key twice would repeat
+    # a whole run of them.
+    assert len(set(keys)) >= len(keys) - 4
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_does_not_repeat_its_parents_keys(codec):
+    codec.encode_frame(Opcode.BINARY, b"", mask=True)  # the pool now holds unused keys
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send the keys it draws, then leave at once
+        try:
+            keys = b"".join(codec.parse_header(codec.encode_frame(Opcode.BINARY, b"", mask=True)).mask_key
+                            for _ in range(16))
+            os.write(write_end, keys)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    child_keys = b""
+    while len(child_keys) < 64:
+        chunk = os.read(read_end, 64)
+        if not chunk:
+            break
+        child_keys += chunk
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    parent_keys = b"".join(codec.parse_header(codec.encode_frame(Opcode.BINARY, b"", mask=True)).mask_key
+                           for _ in range(16))
+    assert len(child_keys) == 64
+    assert child_keys != parent_keys

@@ -25,7 +25,7 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
-from os import urandom
+from os import register_at_fork, urandom
 
 from wsframe import _errors
 from wsframe._close import parse_close_payload
@@ -294,6 +294,37 @@ cdef int _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server, i
     return 1
 
 
+# Masking keys for encode_frame(mask=True): bytes from the OS CSPRNG, fetched
+# 4 KiB at a time because one getrandom() per frame costs more than the rest of
+# encoding a small frame. Each byte is used once. Reading and advancing the
+# position happens with no Python call in between, so under the GIL no two
+# frames share a key; after fork() the child drops the pool it inherited.
+cdef enum:
+    _KEY_POOL_SIZE = 4096
+cdef uint8_t _key_pool[_KEY_POOL_SIZE]
+cdef Py_ssize_t _key_position = _KEY_POOL_SIZE
+
+
+cdef int _next_mask_key(uint8_t *key) except -1:
+    global _key_position
+    if _key_position > _KEY_POOL_SIZE - 4:
+        fresh = urandom(_KEY_POOL_SIZE)
+        memcpy(_key_pool, PyBytes_AS_STRING(fresh), _KEY_POOL_SIZE)
+        _key_position = 0
+    memcpy(key, _key_pool + _key_position, 4)
+    _key_position += 4
+    return 0
+
+
+def _discard_key_pool():
+    """Forget the keys not used yet, so a forked child never repeats its parent's."""
+    global _key_position
+    _key_position = _KEY_POOL_SIZE
+
+
+register_at_fork(after_in_child=_discard_key_pool)
+
+
 cdef int _opcode_arg(object opcode) except -1:
     cdef Py_ssize_t value = PyNumber_AsSsize_t(opcode, OverflowError)
     if value < 0 or value > 0xF or _OPCODES[value] is None:
@@ -369,6 +400,7 @@ def encode_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=F
     cdef const uint8_t *key_ptr = NULL
     cdef Py_ssize_t header_length
     cdef uint8_t *out_ptr
+    cdef uint8_t fresh_key[4]
     _acquire(payload, &view, "encode_frame", "payload", False)
     try:
         _check_control(op, fin, <uint64_t>view.len)
@@ -376,7 +408,8 @@ def encode_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=F
             pass
         elif mask is True:
             # RFC 6455 section 5.3: a fresh, unpredictable key for every frame.
-            key = urandom(4)
+            _next_mask_key(fresh_key)
+            key_ptr = fresh_key
         else:
             key = _mask_key(mask, "encode_frame", "mask")
         if key is not None:
