@@ -1,8 +1,9 @@
 """Decoding masked client frames into messages, beside the peers.
 
-Three streams of binary messages, one frame each, fed in 64 KiB chunks, as a
-server reads them from a socket: 100,000 frames of 16 B, 10,000 of 1 KiB, 100
-of 1 MiB. Every implementation runs its real receive path, message layer
+Streams of messages, one masked frame each, fed in 64 KiB chunks, as a
+server reads them from a socket: binary messages (100,000 frames of 16 B,
+10,000 of 1 KiB, 100 of 1 MiB) and 10,000 text messages of 1 KiB of mixed
+ASCII and multi-byte UTF-8, which every implementation validates. Every implementation runs its real receive path, message layer
 included; peers that are not installed are skipped. Run with
 ``pytest benchmarks --benchmark-only -k decode``.
 """
@@ -18,17 +19,22 @@ import pytest
 
 KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
 CHUNK = 65536
-STREAMS = {"16 B": (16, 100_000), "1 KiB": (1024, 10_000), "1 MiB": (1 << 20, 100)}
+STREAMS = {"16 B": (16, 100_000), "1 KiB": (1024, 10_000), "1 MiB": (1 << 20, 100), "1 KiB text": (1024, 10_000)}
+
+# 1 KiB of mixed text: ASCII with 2-, 3- and 4-byte UTF-8 sequences.
+_TEXT_UNIT = "WebSocket frame, ünïcödé, 日本語テキスト, emoji 😀🎉. ".encode()
+MIXED_TEXT = (_TEXT_UNIT * (1024 // len(_TEXT_UNIT) + 1))[:1024].decode("utf-8", "ignore").encode()
 
 
-def masked_frame(payload: bytes) -> bytes:
+def masked_frame(payload: bytes, opcode: int = 2) -> bytes:
     from wsframe import _pyframe
 
-    return _pyframe.encode_frame(2, payload, mask=KEY)
+    return _pyframe.encode_frame(opcode, payload, mask=KEY)
 
 
-def chunks_of(frame_size: int, count: int) -> List[bytes]:
-    stream = masked_frame(os.urandom(frame_size)) * count
+def chunks_of(frame_size: int, count: int, text: bool = False) -> List[bytes]:
+    frame = masked_frame(MIXED_TEXT, opcode=1) if text else masked_frame(os.urandom(frame_size))
+    stream = frame * count
     return [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
 
 
@@ -127,7 +133,9 @@ _STREAM_CACHE: Dict[str, List[bytes]] = {}
 @pytest.mark.parametrize("name", sorted(IMPLEMENTATIONS))
 def bench_decode(benchmark, name, stream):
     frame_size, count = STREAMS[stream]
-    chunks = _STREAM_CACHE.setdefault(stream, chunks_of(frame_size, count))
+    if stream not in _STREAM_CACHE:
+        _STREAM_CACHE[stream] = chunks_of(frame_size, count, text=stream.endswith("text"))
+    chunks = _STREAM_CACHE[stream]
     benchmark.group = f"decode {stream} frames"
     benchmark.extra_info["size"] = frame_size * count
     benchmark.extra_info["frames"] = count

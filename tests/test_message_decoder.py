@@ -304,3 +304,18 @@ def test_c_events_stay_out_of_the_cyclic_gc(c_codec):
     assert [type(e).__name__ for e in events + frames if gc.is_tracked(e)] == ["Close"]
     # They still behave as the NamedTuples they are.
     assert events[0]._replace(payload=b"x") == Ping(b"x")
+
+
+def test_many_fragmented_messages_leave_nothing_behind(codec):
+    stream = frame(BINARY, os.urandom(700), fin=False) + frame(CONT, os.urandom(700))
+    decoder = codec.MessageDecoder()
+    decoder.feed(stream * 10)
+
+    def decode_many():
+        for _ in range(200):
+            assert len(decoder.feed(stream * 100)) == 100
+
+    _, peak = peak_memory(decode_many)
+    # 20,000 messages of 1,400 bytes went through; a leak of even one message
+    # per feed would show, and one per message would be 28 MB.
+    assert peak < 1 << 20, peak

@@ -14,6 +14,7 @@ from cpython.buffer cimport (
 )
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_GET_SIZE
 from cpython.bytes cimport (
+    _PyBytes_Resize,
     PyBytes_AS_STRING,
     PyBytes_CheckExact,
     PyBytes_FromStringAndSize,
@@ -22,6 +23,7 @@ from cpython.bytes cimport (
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.number cimport PyNumber_AsSsize_t, PyNumber_Index
 from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
@@ -463,14 +465,23 @@ def mask(data, key, offset=0):
     cdef Py_buffer view
     cdef bytes key_bytes
     cdef Py_ssize_t length
-    if PyBytes_CheckExact(data) and PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4 and phase >= 0:
-        # The common call, valid as given: bytes cannot change, so no buffer
-        # export is needed.
-        length = PyBytes_GET_SIZE(data)
-        out = PyBytes_FromStringAndSize(NULL, length)
-        _mask_buffer(<const uint8_t *>PyBytes_AS_STRING(data), <uint8_t *>PyBytes_AS_STRING(out), length,
-                     <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
-        return out
+    if PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4 and phase >= 0:
+        # The common calls, valid as given, need no buffer export: bytes
+        # cannot change, and a small bytearray cannot be resized while the
+        # GIL is held (larger ones are exported below, as the GIL is released).
+        if PyBytes_CheckExact(data):
+            length = PyBytes_GET_SIZE(data)
+            out = PyBytes_FromStringAndSize(NULL, length)
+            _mask_buffer(<const uint8_t *>PyBytes_AS_STRING(data), <uint8_t *>PyBytes_AS_STRING(out), length,
+                         <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
+            return out
+        if PyByteArray_CheckExact(data) and PyByteArray_GET_SIZE(data) < _NOGIL_THRESHOLD:
+            length = PyByteArray_GET_SIZE(data)
+            out = PyBytes_FromStringAndSize(NULL, length)
+            if length:
+                wsframe_mask(<const uint8_t *>PyByteArray_AS_STRING(data), <uint8_t *>PyBytes_AS_STRING(out),
+                             <size_t>length, <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
+            return out
     _acquire(data, &view, "mask", "data", False)
     try:
         key_bytes = _mask_key(key, "mask", "key")
@@ -734,7 +745,9 @@ cdef class MessageDecoder(_Reader):
     cdef uint64_t _message_limit
     cdef object _max_message_size
     cdef int _message_opcode        # TEXT or BINARY while a message is open, else 0
-    cdef _Buffer _message           # the open message's payload so far, unmasked
+    cdef _Buffer _message           # the open text message so far (its length counts binary ones too)
+    cdef PyObject *_binary          # the open binary message, built in place; no one else holds it
+    cdef size_t _binary_capacity
     cdef _Buffer _control           # a control frame's payload while it arrives
     cdef wsframe_utf8_state _utf8
     cdef bint _closed
@@ -748,6 +761,7 @@ cdef class MessageDecoder(_Reader):
     def __dealloc__(self):
         PyMem_Free(self._message.data)
         PyMem_Free(self._control.data)
+        Py_XDECREF(self._binary)
 
     cdef int _on_header(self) except -1:
         cdef int opcode = self._header.opcode
@@ -805,8 +819,11 @@ cdef class MessageDecoder(_Reader):
             return 0
         if self._message.length == 0:
             wsframe_utf8_reset(&self._utf8)
-        _reserve(&self._message, length)
-        target = self._message.data + self._message.length
+        if self._message_opcode == 2:
+            target = self._binary_space(length)
+        else:
+            _reserve(&self._message, length)
+            target = self._message.data + self._message.length
         self._unmask(p, target, length)
         self._message.length += length
         if self._message_opcode == 1 and not wsframe_utf8_validate(&self._utf8, target, length):
@@ -816,13 +833,47 @@ cdef class MessageDecoder(_Reader):
                 if not wsframe_utf8_complete(&self._utf8):
                     raise _errors.invalid_utf8("text message")
                 message = _record(_TextMessage, (self._decode_text(self._message.data, self._message.length),))
+                _clear(&self._message)
             else:
-                message = _record(_BinaryMessage, (PyBytes_FromStringAndSize(
-                    <char *>self._message.data, <Py_ssize_t>self._message.length),))
+                message = _record(_BinaryMessage, (self._take_binary(),))
+                self._message.length = 0
             self._events.append(message)
             self._message_opcode = 0
-            _clear(&self._message)
         return 0
+
+    cdef uint8_t *_binary_space(self, size_t length) except NULL:
+        """Room for ``length`` more bytes at the end of the binary message.
+
+        The message is unmasked straight into the bytes object it will be
+        delivered as, which grows geometrically as payload actually arrives
+        (never by what a header claims): no copy is made when it completes."""
+        cdef size_t needed = self._message.length + length
+        cdef size_t capacity
+        if self._binary == NULL:
+            capacity = needed if needed > 256 else 256
+            fresh = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>capacity)
+            Py_INCREF(fresh)
+            self._binary = <PyObject *>fresh
+            self._binary_capacity = capacity
+        elif needed > self._binary_capacity:
+            capacity = self._binary_capacity * 2
+            if capacity < needed:
+                capacity = needed
+            # Allowed because the object is new and referenced only here; on
+            # failure it is freed, _binary becomes NULL and MemoryError is raised.
+            _PyBytes_Resize(&self._binary, <Py_ssize_t>capacity)
+            self._binary_capacity = capacity
+        return <uint8_t *>PyBytes_AS_STRING(<object>self._binary) + self._message.length
+
+    cdef bytes _take_binary(self):
+        """The finished binary message, cut to its length; the decoder lets go of it."""
+        if self._binary == NULL:
+            return b""
+        _PyBytes_Resize(&self._binary, <Py_ssize_t>self._message.length)
+        message = <bytes>self._binary
+        Py_XDECREF(self._binary)
+        self._binary = NULL
+        return message
 
     cdef str _decode_text(self, const uint8_t *p, size_t length):
         try:
