@@ -341,7 +341,8 @@ def mask(data: object, key: object, offset: int = 0) -> bytes:
     ``data`` within the payload (only ``offset % 4`` matters), so a payload can
     be processed in chunks.
     """
-    if type(data) is bytes and type(key) is bytes and len(key) == 4 and type(offset) is int and offset >= 0:
+    if (type(data) is bytes and type(key) is bytes and len(key) == 4 and type(offset) is int
+            and 0 <= offset <= sys.maxsize):
         # The common call, valid as given: skip the argument normalisation.
         return bytes(_xor(data, key, offset & 3))
     offset = _ssize(offset)
