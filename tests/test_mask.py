@@ -180,3 +180,32 @@ class TestKernels:
         for kernel in kernels:
             assert c_codec._mask_with(kernel, memoryview(data)[0:], KEY, 2) == expected, kernel
             assert c_codec._mask_with(kernel, memoryview(b"x" + data)[1:], KEY, 2) == expected, kernel
+
+
+def test_large_masks_let_other_threads_run(c_codec):
+    import threading
+
+    counter = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            counter[0] += 1
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        large, small = bytearray(64 << 20), bytearray(1024)
+        progress = {}
+        for name, buffer in (("large", large), ("small", small)):
+            # The spinner wants the GIL all the time: it advances during the
+            # call only if the call releases the GIL.
+            for _ in range(3):
+                before = counter[0]
+                c_codec.mask_inplace(buffer, KEY)
+                progress[name] = max(progress.get(name, 0), counter[0] - before)
+    finally:
+        stop.set()
+        spinner.join()
+    assert progress["large"] > 0
+    assert progress["small"] == 0
