@@ -183,29 +183,37 @@ class TestKernels:
 
 
 def test_large_masks_let_other_threads_run(c_codec):
+    import sys
     import threading
 
     counter = [0]
+    spinning = threading.Event()
     stop = threading.Event()
 
     def spin():
+        spinning.set()
         while not stop.is_set():
             counter[0] += 1
 
+    # With a 1 s switch interval the interpreter never takes the GIL from a
+    # thread that holds it for less than that, so right after this thread gets
+    # the GIL back the spinner can advance only inside a call that releases it.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
     spinner = threading.Thread(target=spin)
-    spinner.start()
     try:
-        large, small = bytearray(64 << 20), bytearray(1024)
-        progress = {}
-        for name, buffer in (("large", large), ("small", small)):
-            # The spinner wants the GIL all the time: it advances during the
-            # call only if the call releases the GIL.
-            for _ in range(3):
-                before = counter[0]
-                c_codec.mask_inplace(buffer, KEY)
-                progress[name] = max(progress.get(name, 0), counter[0] - before)
+        spinner.start()
+        spinning.wait()  # the spinner runs; this thread gets the GIL back within 1 s
+        before = counter[0]
+        c_codec.mask_inplace(bytearray(1024), KEY)
+        small = counter[0] - before
+        buffer = bytearray(64 << 20)
+        before = counter[0]
+        c_codec.mask_inplace(buffer, KEY)
+        large = counter[0] - before
     finally:
         stop.set()
         spinner.join()
-    assert progress["large"] > 0
-    assert progress["small"] == 0
+        sys.setswitchinterval(interval)
+    assert small == 0
+    assert large > 0
