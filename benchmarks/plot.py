@@ -18,7 +18,23 @@ from collections import defaultdict
 from bench_decode import STREAMS
 from report import render
 
-COLOURS = {"wsframe-c": "#d62728", "wsframe-python": "#ff9896", "memcpy-bound": "#7f7f7f"}
+# wsframe in reds, each peer its own hue (compiled darker, pure Python
+# lighter), bounds in greys.
+COLOURS = {
+    "wsframe-c": "#d62728",
+    "wsframe-python": "#ff9896",
+    "websockets": "#2ca02c",
+    "websockets-c": "#2ca02c",
+    "websockets-python": "#98df8a",
+    "aiohttp-c": "#1f77b4",
+    "aiohttp-cython": "#1f77b4",
+    "aiohttp-python": "#aec7e8",
+    "aiohttp": "#1f77b4",
+    "wsproto": "#9467bd",
+    "wsaccel": "#8c564b",
+    "memcpy-bound": "#7f7f7f",
+    "str-decode-bound": "#c7c7c7",
+}
 
 
 def _size(group: str) -> int:
@@ -62,7 +78,7 @@ def plot(run: dict, path: str) -> None:
                   [decode[s].get(name, 0) / 1e6 for s in streams], width, label=name, color=COLOURS.get(name))
     right.set_xticks([i + 0.4 - width / 2 for i in range(len(streams))], streams)
     right.set(yscale="log", ylabel="million frames/s", title="decode, 64 KiB chunks, higher is better")
-    right.legend(fontsize=8)
+    right.legend(fontsize=8, loc="upper right", ncol=2)
     machine = run.get("machine_info", {})
     figure.suptitle(f"{machine.get('cpu', {}).get('brand_raw', '?')}, {machine.get('python_implementation', '')} "
                     f"{machine.get('python_version', '')}, {run.get('datetime', '')[:10]}", fontsize=9)
