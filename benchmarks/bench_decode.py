@@ -126,6 +126,7 @@ def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
         "aiohttp-python": lambda: aiohttp_reader("aiohttp._websocket.reader_py"),
         "websockets": websockets_protocol,
         "wsproto": wsproto_connection,
+        "picows": lambda: importlib.import_module("picows_harness").decoder(),
     }
     for name, make in candidates.items():
         try:

@@ -1,7 +1,9 @@
 """Encoding frames, beside the peers: what a server (unmasked) and a client
 (masked, with a fresh key per frame) send. Each implementation encodes 10,000
 frames per round through its own send path; peers that are not installed are
-skipped. Run with ``pytest benchmarks --benchmark-only -k encode``.
+skipped. picows is left out: it writes small frames straight to the socket,
+so its cost includes a kernel write (see picows_harness.py). Run with
+``pytest benchmarks --benchmark-only -k encode``.
 """
 
 from __future__ import annotations
