@@ -16,6 +16,7 @@ import os
 from typing import Callable, Dict, List
 
 import pytest
+from peers import available
 
 KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
 CHUNK = 65536
@@ -118,8 +119,7 @@ def str_decode_bound(chunks: List[bytes]) -> int:
 
 
 def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
-    found: Dict[str, Callable[[List[bytes]], int]] = {}
-    candidates = {
+    candidates: Dict[str, Callable[[], Callable[[List[bytes]], int]]] = {
         "wsframe-c": lambda: wsframe_decoder("wsframe._cframe"),
         "wsframe-python": lambda: wsframe_decoder("wsframe._pyframe"),
         "aiohttp-c": lambda: aiohttp_reader("aiohttp._websocket.reader_c"),
@@ -128,11 +128,7 @@ def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
         "wsproto": wsproto_connection,
         "picows": lambda: importlib.import_module("picows_harness").decoder(),
     }
-    for name, make in candidates.items():
-        try:
-            found[name] = make()
-        except ImportError:
-            pass
+    found = available(candidates)
     found["memcpy-bound"] = copy_bound
     found["str-decode-bound"] = str_decode_bound
     return found

@@ -14,6 +14,7 @@ import os
 from typing import Callable, Dict, List
 
 import pytest
+from peers import available
 
 COUNT = 10_000
 SIZES = [16, 1024, 65536]
@@ -110,19 +111,14 @@ def copy_bound(payload: bytes, count: int) -> int:
 
 
 def implementations(masked: bool) -> Dict[str, Encoder]:
-    candidates = {
+    candidates: Dict[str, Callable[[], Encoder]] = {
         "wsframe-c": lambda: wsframe_encoder("wsframe._cframe", masked),
         "wsframe-python": lambda: wsframe_encoder("wsframe._pyframe", masked),
         "websockets": lambda: websockets_encoder(masked),
         "wsproto": lambda: wsproto_encoder(masked),
         "aiohttp": lambda: aiohttp_encoder(masked),
     }
-    found: Dict[str, Encoder] = {}
-    for name, make in candidates.items():
-        try:
-            found[name] = make()
-        except ImportError:
-            pass
+    found = available(candidates)
     found["memcpy-bound"] = copy_bound
     return found
 
