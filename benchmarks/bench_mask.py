@@ -9,59 +9,46 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Callable, Dict
+from typing import Any, Callable
 
 import pytest
+from peers import available
 
 KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
 SIZES = [16, 125, 4096, 65536, 1 << 20, 16 << 20]
 
 
-def _optional(module: str, attribute: str):
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError):
-        return None
+def _keyed(module: str, attribute: str, key_first: bool = False) -> Callable[[], Callable[[Any], object]]:
+    """A candidate that calls ``module.attribute(data, KEY)`` (or ``(KEY, data)``)."""
+
+    def make() -> Callable[[Any], object]:
+        function = getattr(importlib.import_module(module), attribute)
+        if key_first:
+            return lambda data: function(KEY, data)
+        return lambda data: function(data, KEY)
+
+    return make
 
 
-def _copying_implementations() -> Dict[str, Callable[[bytes], bytes]]:
-    from wsframe import _pyframe
-
-    implementations: Dict[str, Callable[[bytes], bytes]] = {}
-    cframe_mask = _optional("wsframe._cframe", "mask")
-    if cframe_mask is not None:
-        implementations["wsframe-c"] = lambda data: cframe_mask(data, KEY)
-    implementations["wsframe-python"] = lambda data: _pyframe.mask(data, KEY)
-    # The physical bound: copying the bytes without masking them.
-    implementations["memcpy-bound"] = bytes
-    websockets_mask = _optional("websockets.speedups", "apply_mask")
-    if websockets_mask is not None:
-        implementations["websockets-c"] = lambda data: websockets_mask(data, KEY)
-    websockets_py_mask = _optional("websockets.utils", "apply_mask")
-    if websockets_py_mask is not None:
-        implementations["websockets-python"] = lambda data: websockets_py_mask(data, KEY)
-    wsaccel_masker = _optional("wsaccel.xormask", "XorMaskerSimple")
-    if wsaccel_masker is not None:
-        implementations["wsaccel"] = lambda data: wsaccel_masker(KEY).process(data)
-    return implementations
+def _wsaccel() -> Callable[[Any], object]:
+    masker = importlib.import_module("wsaccel.xormask").XorMaskerSimple
+    return lambda data: masker(KEY).process(data)
 
 
-def _inplace_implementations() -> Dict[str, Callable[[bytearray], object]]:
-    from wsframe import _pyframe
-
-    implementations: Dict[str, Callable[[bytearray], object]] = {}
-    cframe_mask_inplace = _optional("wsframe._cframe", "mask_inplace")
-    if cframe_mask_inplace is not None:
-        implementations["wsframe-c"] = lambda buffer: cframe_mask_inplace(buffer, KEY)
-    implementations["wsframe-python"] = lambda buffer: _pyframe.mask_inplace(buffer, KEY)
-    aiohttp_mask = _optional("aiohttp._websocket.mask", "_websocket_mask_cython")
-    if aiohttp_mask is not None:
-        implementations["aiohttp-cython"] = lambda buffer: aiohttp_mask(KEY, buffer)
-    return implementations
-
-
-COPYING = _copying_implementations()
-INPLACE = _inplace_implementations()
+COPYING = available({
+    "wsframe-c": _keyed("wsframe._cframe", "mask"),
+    "wsframe-python": _keyed("wsframe._pyframe", "mask"),
+    "websockets-c": _keyed("websockets.speedups", "apply_mask"),
+    "websockets-python": _keyed("websockets.utils", "apply_mask"),
+    "wsaccel": _wsaccel,
+})
+# The physical bound: copying the bytes without masking them.
+COPYING["memcpy-bound"] = bytes
+INPLACE = available({
+    "wsframe-c": _keyed("wsframe._cframe", "mask_inplace"),
+    "wsframe-python": _keyed("wsframe._pyframe", "mask_inplace"),
+    "aiohttp-cython": _keyed("aiohttp._websocket.mask", "_websocket_mask_cython", key_first=True),
+})
 
 
 @pytest.mark.parametrize("size", SIZES)
