@@ -452,8 +452,8 @@ def encode_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=F
 
 cdef inline void _mask_buffer(const uint8_t *source, uint8_t *target, Py_ssize_t length, const uint8_t *key,
                               size_t phase) noexcept:
-    """Mask a buffer the caller holds exported (so it cannot move or shrink),
-    without the GIL when it is large."""
+    """Mask a buffer that cannot move or shrink meanwhile (exported by the
+    caller, or an immutable bytes object), without the GIL when it is large."""
     if length >= _NOGIL_THRESHOLD:
         with nogil:
             wsframe_mask(source, target, <size_t>length, key, phase)
