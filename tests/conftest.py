@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
+import subprocess
+import sys
+import tempfile
 from types import ModuleType
+from typing import Callable, Iterator, List
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -50,3 +55,64 @@ def py_codec() -> ModuleType:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"wsframe {wsframe.__version__} from {os.path.dirname(wsframe.__file__)}, default backend: {wsframe.backend}"
+
+
+class EchoServer:
+    """A ``python -m wsframe echo`` subprocess on 127.0.0.1 with a free port."""
+
+    def __init__(self, backend: str, *arguments: str) -> None:
+        env = dict(os.environ)
+        env.pop("WSFRAME_PURE_PYTHON", None)
+        if backend == "python":
+            env["WSFRAME_PURE_PYTHON"] = "1"
+        self.backend = backend
+        # Run outside the checkout: "python -m" would import the source tree.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wsframe", "echo", "--port", "0", *arguments],
+            cwd=tempfile.gettempdir(),
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        match = re.search(r"ws://([\d.]+):(\d+)/", line)
+        if match is None:
+            self.stop()
+            pytest.fail(f"the echo server did not start: {line!r}")
+        self.host, self.port = match.group(1), int(match.group(2))
+        self.url = f"ws://{self.host}:{self.port}/"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture(scope="session", params=sorted(BACKEND_MODULES), ids=lambda name: f"backend={name}")
+def echo_server(request: pytest.FixtureRequest) -> Iterator[EchoServer]:
+    """The reference echo server, framing with each backend in turn."""
+    load_backend(request.param)
+    server = EchoServer(request.param)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_echo_server() -> Iterator[Callable[..., EchoServer]]:
+    """Start echo servers with options of the test's choosing; stopped after it."""
+    servers: List[EchoServer] = []
+
+    def start(*arguments: str, backend: str = "c") -> EchoServer:
+        load_backend(backend)
+        servers.append(EchoServer(backend, *arguments))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

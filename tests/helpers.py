@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from typing import Any, Callable, Tuple
 
 import pytest
@@ -91,3 +94,18 @@ def peak_memory(function: Callable[[], Any]) -> Tuple[Any, int]:
         return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def require_peer(module: str, minimum_python: Tuple[int, int] = (3, 11)) -> Any:
+    """Import a real peer (websockets, aiohttp, wsproto, ...) for an interop test.
+
+    pyproject's ``interop`` extra installs the peers on Python >= 3.11 (their
+    pinned versions need it). Missing there under CI, the test fails: a peer
+    that CI did not install must not turn into a quiet skip.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if os.environ.get("CI") and sys.version_info >= minimum_python:
+            pytest.fail(f"{module} is not installed, and CI must run this interop test: {exc}")
+        pytest.skip(f"{module} is not installed (pip install '.[interop]'): {exc}")
