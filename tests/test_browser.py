@@ -1,0 +1,95 @@
+"""Headless Chromium against the echo server: a real browser's WebSocket client.
+
+A page served from 127.0.0.1 sends a text, a binary and a 1 MiB message,
+checks the echoes, closes, and POSTs what it saw back to the test.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional
+
+import pytest
+from conftest import EchoServer
+
+PAGE = (Path(__file__).parent / "browser" / "echo_page.html").read_bytes()
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_browser() -> str:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail(f"no headless browser ({', '.join(BROWSERS)}); .ci/run installs Debian's chromium")
+    pytest.skip("no Chromium here: apt-get install chromium")
+
+
+@pytest.fixture
+def page_server() -> Iterator[Any]:
+    """Serves the page and collects the single result it POSTs."""
+    results: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(PAGE)))
+            self.end_headers()
+            self.wfile.write(PAGE)
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            results.put(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.results = results  # type: ignore[attr-defined]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_chromium_echoes_text_binary_and_1_mib(echo_server: EchoServer, page_server: Any, tmp_path: Path) -> None:
+    browser = find_browser()
+    host, port = page_server.server_address
+    url = f"http://{host}:{port}/echo.html?ws={echo_server.url}"
+    process = subprocess.Popen(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",  # root in CI containers; the page is our own
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        result: Optional[Dict[str, Any]] = page_server.results.get(timeout=90)
+    except queue.Empty:
+        result = None
+    finally:
+        process.kill()
+        process.wait()
+    assert result is not None, "the page never reported (is Chromium able to start here?)"
+    assert result["checks"] == [["text", True], ["binary", True], ["1 MiB", True]]
+    assert result["closeCode"] == 1000
+    assert result["wasClean"] is True
