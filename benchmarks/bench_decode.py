@@ -4,7 +4,8 @@ Streams of messages, one masked frame each, fed in 64 KiB chunks, as a
 server reads them from a socket: binary messages (100,000 frames of 16 B,
 10,000 of 1 KiB, 100 of 1 MiB) and 10,000 text messages of 1 KiB of mixed
 ASCII and multi-byte UTF-8, which every implementation validates. Every implementation runs its real receive path, message layer
-included; peers that are not installed are skipped. Run with
+included; peers that are not installed are skipped. wsproto and websockets
+also run with wsframe's drop-in installed (``*+wsframe-dropin``). Run with
 ``pytest benchmarks --benchmark-only -k decode``.
 """
 
@@ -16,7 +17,7 @@ import os
 from typing import Callable, Dict, List
 
 import pytest
-from peers import available
+from peers import available, with_dropin
 
 KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
 CHUNK = 65536
@@ -126,6 +127,8 @@ def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
         "aiohttp-python": lambda: aiohttp_reader("aiohttp._websocket.reader_py"),
         "websockets": websockets_protocol,
         "wsproto": wsproto_connection,
+        "wsproto+wsframe-dropin": lambda: with_dropin("wsproto", wsproto_connection),
+        "websockets+wsframe-dropin": lambda: with_dropin("websockets", websockets_protocol),
         "picows": lambda: importlib.import_module("picows_harness").decoder(),
     }
     found = available(candidates)

@@ -14,7 +14,7 @@ import os
 from typing import Callable, Dict, List
 
 import pytest
-from peers import available
+from peers import available, with_dropin
 
 COUNT = 10_000
 SIZES = [16, 1024, 65536]
@@ -115,7 +115,9 @@ def implementations(masked: bool) -> Dict[str, Encoder]:
         "wsframe-c": lambda: wsframe_encoder("wsframe._cframe", masked),
         "wsframe-python": lambda: wsframe_encoder("wsframe._pyframe", masked),
         "websockets": lambda: websockets_encoder(masked),
+        "websockets+wsframe-dropin": lambda: with_dropin("websockets", lambda: websockets_encoder(masked)),
         "wsproto": lambda: wsproto_encoder(masked),
+        "wsproto+wsframe-dropin": lambda: with_dropin("wsproto", lambda: wsproto_encoder(masked)),
         "aiohttp": lambda: aiohttp_encoder(masked),
     }
     found = available(candidates)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, TypeVar
+import importlib
+from typing import Any, Callable, Dict, TypeVar
 
 T = TypeVar("T")
 
@@ -16,3 +17,18 @@ def available(candidates: Dict[str, Callable[[], T]]) -> Dict[str, T]:
         except ImportError:
             pass
     return found
+
+
+def with_dropin(library: str, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
+    """A peer's benchmark function with wsframe's drop-in for ``library`` installed while it runs."""
+    dropin = importlib.import_module(f"wsframe.integrations.{library}")
+    run_peer = make()
+
+    def run(*args: Any) -> Any:
+        dropin.install()
+        try:
+            return run_peer(*args)
+        finally:
+            dropin.uninstall()
+
+    return run
