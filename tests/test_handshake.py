@@ -92,6 +92,7 @@ def test_malformed_requests_are_refused(head: bytes, status: int) -> None:
         ("Sec-WebSocket-Key", None, 400),
         ("Sec-WebSocket-Key", "Sec-WebSocket-Key: not base64!", 400),
         ("Sec-WebSocket-Key", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAAAAAAA", 400),  # 21 bytes
+        ("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ\xbd=", 400),  # found by fuzz/fuzz_handshake.py
         ("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8", 426),
         ("Sec-WebSocket-Version", None, 426),
     ],

@@ -9,7 +9,6 @@ server uses it; wsframe's public API is the frame codec.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from typing import Collection, Dict, List, NamedTuple, Optional, Tuple
@@ -130,7 +129,7 @@ def accept(
         raise _bad_request("expected exactly one Sec-WebSocket-Key header")
     try:
         nonce = base64.b64decode(keys[0], validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII character
         nonce = b""
     if len(nonce) != 16:
         raise _bad_request("Sec-WebSocket-Key must be 16 bytes in base64")

@@ -41,6 +41,11 @@ _originals: Dict[str, Any] = {}
 class FrameDecoder(frame_protocol.FrameDecoder):
     """wsproto's ``FrameDecoder`` with wsframe parsing headers and unmasking."""
 
+    # wsproto's attributes, which its extensions and FrameProtocol read.
+    header: Optional[Header]
+    effective_opcode: Optional[Opcode]
+    payload_consumed: int
+
     def __init__(self, client: bool, extensions: Optional[List[Any]] = None) -> None:
         super().__init__(client, extensions)
         self._role = Role.CLIENT if client else Role.SERVER
