@@ -47,6 +47,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="largest message accepted, in bytes; larger ones close the connection with 1009 (default: %(default)s)",
     )
     echo.add_argument("--idle-timeout", type=float, default=60.0, help="seconds without data before closing (default: %(default)s)")
+    echo.add_argument(
+        "--handshake-timeout", type=float, default=10.0, help="seconds a client has to send its upgrade request (default: %(default)s)"
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "info":
         print(info())
@@ -57,6 +60,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             allowed_origins=arguments.allowed_origins,
             max_message_size=arguments.max_message_size,
             idle_timeout=arguments.idle_timeout,
+            handshake_timeout=arguments.handshake_timeout,
         )
         _echo.run(arguments.host, arguments.port, config)
     return 0
