@@ -14,7 +14,7 @@ import os
 import socket
 import struct
 import time
-from typing import List
+from typing import Any, List
 
 import pytest
 from conftest import EchoServer
@@ -50,6 +50,13 @@ def needs_proc() -> None:
         pytest.skip("reads the server's descriptors and memory from /proc (Linux)")
 
 
+@pytest.fixture(params=["c", "python"], ids=lambda name: f"backend={name}")
+def fresh_server(request: pytest.FixtureRequest, start_echo_server: Any) -> EchoServer:
+    """A server of its own per test, so no other test's connections are counted."""
+    server: EchoServer = start_echo_server(backend=request.param)
+    return server
+
+
 async def upgrade(server: EchoServer) -> "tuple[asyncio.StreamReader, asyncio.StreamWriter]":
     reader, writer = await asyncio.open_connection(server.host, server.port)
     key = base64.b64encode(os.urandom(16)).decode()
@@ -83,7 +90,8 @@ def run(coroutine: "asyncio.Future[object]", timeout: float = 120) -> object:
     return asyncio.run(asyncio.wait_for(coroutine, timeout))  # type: ignore[arg-type]
 
 
-def test_1000_concurrent_clients(echo_server: EchoServer) -> None:
+def test_1000_concurrent_clients(fresh_server: EchoServer) -> None:
+    echo_server = fresh_server
     baseline = open_fds(echo_server)
 
     async def main() -> None:
@@ -118,7 +126,8 @@ def test_slow_handshakes_are_cut_off_and_others_served(start_echo_server: object
     assert settled_fds(server, baseline) == baseline
 
 
-def test_clients_vanishing_mid_frame_do_not_hurt_the_others(echo_server: EchoServer) -> None:
+def test_clients_vanishing_mid_frame_do_not_hurt_the_others(fresh_server: EchoServer) -> None:
+    echo_server = fresh_server
     baseline = open_fds(echo_server)
 
     async def vanish(number: int) -> None:

@@ -16,6 +16,15 @@ from ._backend import (
     parse_header,
 )
 from ._close import close_payload
+from ._deflate import (
+    DeflateParameters,
+    Deflater,
+    NegotiationError,
+    accept_deflate_response,
+    deflate_offer,
+    negotiate_deflate,
+    parse_extensions,
+)
 from ._errors import InvalidUTF8, PayloadTooBig, ProtocolError
 from ._events import BinaryMessage, Close, Event, Frame, Ping, Pong, TextMessage
 from ._types import (
@@ -37,12 +46,15 @@ __all__ = [
     "BinaryMessage",
     "Close",
     "CloseCode",
+    "DeflateParameters",
+    "Deflater",
     "Event",
     "Frame",
     "FrameDecoder",
     "FrameHeader",
     "InvalidUTF8",
     "MessageDecoder",
+    "NegotiationError",
     "Opcode",
     "PayloadTooBig",
     "Ping",
@@ -52,11 +64,15 @@ __all__ = [
     "Rsv",
     "TextMessage",
     "__version__",
+    "accept_deflate_response",
     "backend",
     "close_payload",
+    "deflate_offer",
     "encode_frame",
     "encode_header",
     "mask",
     "mask_inplace",
+    "negotiate_deflate",
+    "parse_extensions",
     "parse_header",
 ]

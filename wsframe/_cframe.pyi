@@ -2,6 +2,7 @@
 
 from typing import List, Optional
 
+from ._deflate import DeflateParameters
 from ._events import Event, Frame
 from ._types import FrameHeader, Role
 
@@ -68,5 +69,6 @@ class MessageDecoder:
         max_frame_size: Optional[int] = ...,
         max_message_size: Optional[int] = ...,
         allowed_rsv: int = 0,
+        deflate: Optional[DeflateParameters] = None,
     ) -> None: ...
     def feed(self, data: object) -> List[Event]: ...

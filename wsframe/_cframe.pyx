@@ -32,6 +32,7 @@ from os import register_at_fork, urandom
 
 from wsframe import _errors
 from wsframe._close import parse_close_payload
+from wsframe._deflate import inflater_for
 from wsframe._events import BinaryMessage, Frame, Ping, Pong, TextMessage
 from wsframe._types import DEFAULT_MAX_SIZE, FrameHeader, Opcode, Role
 
@@ -741,6 +742,13 @@ cdef class MessageDecoder(_Reader):
     soon as it arrives: 1007 (section 8.1); a close frame with a 1-byte
     payload or a code a peer may not send: 1002, or a reason that is not
     UTF-8: 1007. After an error, every later ``feed`` raises it again.
+
+    ``deflate``, the parameters negotiated for permessage-deflate (RFC 7692),
+    turns on decompression: RSV1 on a message's first frame marks it
+    compressed, and RSV1 anywhere else is 1002. A compressed message is
+    inflated as it arrives, ``max_message_size`` applies to its inflated
+    size and stops inflation there (1009), and data that is not deflate is
+    1002 (a violation of the extension's framing, not of the message's type).
     """
 
     cdef uint64_t _message_limit
@@ -752,12 +760,17 @@ cdef class MessageDecoder(_Reader):
     cdef _Buffer _control           # a control frame's payload while it arrives
     cdef wsframe_utf8_state _utf8
     cdef bint _closed
+    cdef object _inflater           # wsframe._deflate._Inflater with permessage-deflate, else None
+    cdef bint _compressed           # the open message is compressed (RSV1 on its first frame)
 
     def __init__(self, role=Role.SERVER, *, max_frame_size=DEFAULT_MAX_SIZE,
-                 max_message_size=DEFAULT_MAX_SIZE, allowed_rsv=0):
+                 max_message_size=DEFAULT_MAX_SIZE, allowed_rsv=0, deflate=None):
         self._init_reader("MessageDecoder", role, allowed_rsv, max_frame_size)
         self._max_message_size = _limit_arg(max_message_size, "MessageDecoder", "max_message_size",
                                             &self._message_limit)
+        self._inflater = inflater_for(deflate, role, self._allowed_rsv)
+        if self._inflater is not None:
+            self._allowed_rsv |= 0x40
 
     def __dealloc__(self):
         PyMem_Free(self._message.data)
@@ -767,19 +780,29 @@ cdef class MessageDecoder(_Reader):
     cdef int _on_header(self) except -1:
         cdef int opcode = self._header.opcode
         cdef uint64_t message_length
+        # RFC 7692 section 6: with permessage-deflate, RSV1 marks a compressed
+        # message on its first frame, and nowhere else.
+        cdef bint rsv1 = (self._header.first & 0x40) != 0 and self._inflater is not None
         if self._closed:
             raise _errors.frame_after_close()
         if opcode & 0x8:
+            if rsv1:
+                raise _errors.rsv1_on_control(opcode)
             self._control.length = 0
             return 0
         if opcode == 0:
             if not self._message_opcode:
                 raise _errors.continuation_without_message()
+            if rsv1:
+                raise _errors.rsv1_on_continuation()
         else:
             if self._message_opcode:
                 raise _errors.message_in_progress(opcode)
             self._message_opcode = opcode
             self._message.length = 0
+            self._compressed = rsv1
+        if self._compressed:
+            return 0  # the limit applies to the inflated size, checked while inflating
         # Both terms are below 2**63, so the sum cannot wrap.
         message_length = self._message.length + self._header.payload_length
         if message_length > self._message_limit:
@@ -802,6 +825,8 @@ cdef class MessageDecoder(_Reader):
                 self._control.length = 0
             self._on_control(opcode, payload)
             return 0
+        if self._compressed:
+            return self._on_compressed_payload(p, length, frame_finished and (self._header.first & 0x80))
         if (frame_finished and (self._header.first & 0x80) and self._message.length == 0
                 and <uint64_t>length == self._header.payload_length):
             # The whole message in one piece: no reassembly needed. (The frame
@@ -826,10 +851,34 @@ cdef class MessageDecoder(_Reader):
             _reserve(&self._message, length)
             target = self._message.data + self._message.length
         self._unmask(p, target, length)
+        return self._append_plain(target, length, frame_finished and (self._header.first & 0x80))
+
+    cdef int _on_compressed_payload(self, const uint8_t *p, size_t length, bint final) except -1:
+        """Inflate a piece of a compressed message (RFC 7692 section 7.2.2)
+        and append what it inflates to, no more than the limit allows."""
+        cdef uint8_t *target
+        cdef size_t inflated_length
+        room = None if self._max_message_size is None else self._message_limit - self._message.length
+        inflated = self._inflater.inflate(self._unmasked_bytes(p, length), final, room, self._max_message_size)
+        inflated_length = <size_t>PyBytes_GET_SIZE(inflated)
+        if self._message.length == 0:
+            wsframe_utf8_reset(&self._utf8)
+        if self._message_opcode == 2:
+            target = self._binary_space(inflated_length)
+        else:
+            _reserve(&self._message, inflated_length)
+            target = self._message.data + self._message.length
+        if inflated_length:
+            memcpy(target, PyBytes_AS_STRING(inflated), inflated_length)
+        return self._append_plain(target, inflated_length, final)
+
+    cdef int _append_plain(self, uint8_t *target, size_t length, bint final) except -1:
+        """Account for ``length`` plain bytes just written at ``target``, the
+        end of the open message; deliver the message if ``final``."""
         self._message.length += length
         if self._message_opcode == 1 and not wsframe_utf8_validate(&self._utf8, target, length):
             raise _errors.invalid_utf8("text message")
-        if frame_finished and (self._header.first & 0x80):
+        if final:
             if self._message_opcode == 1:
                 if not wsframe_utf8_complete(&self._utf8):
                     raise _errors.invalid_utf8("text message")

@@ -117,6 +117,22 @@ def message_too_big(message_length: int, limit: int) -> PayloadTooBig:
     return PayloadTooBig(f"message of {message_length} bytes is over the limit of {limit} bytes")
 
 
+def inflated_too_big(limit: int) -> PayloadTooBig:
+    return PayloadTooBig(f"compressed message inflates past the limit of {limit} bytes")
+
+
+def corrupt_deflate_data() -> ProtocolError:
+    return ProtocolError("compressed message is not valid deflate data (RFC 7692 section 7.2.2)")
+
+
+def rsv1_on_continuation() -> ProtocolError:
+    return ProtocolError("RSV1 set on a continuation frame; permessage-deflate marks only a message's first frame")
+
+
+def rsv1_on_control(opcode: int) -> ProtocolError:
+    return ProtocolError(f"RSV1 set on a {_opcode_name(opcode)} frame; control frames are never compressed")
+
+
 def invalid_utf8(what: str) -> InvalidUTF8:
     return InvalidUTF8(f"{what} is not valid UTF-8")
 
@@ -181,6 +197,14 @@ def bad_allowed_rsv(allowed_rsv: int) -> ValueError:
     return ValueError(
         f"allowed_rsv must combine Rsv.RSV1, Rsv.RSV2 and Rsv.RSV3 (0x70), not {allowed_rsv:#x}"
     )
+
+
+def bad_deflate_arg(value: object) -> TypeError:
+    return TypeError(f"deflate must be a DeflateParameters or None, not {type(value).__name__}")
+
+
+def rsv1_taken_by_deflate() -> ValueError:
+    return ValueError("allowed_rsv includes RSV1, which permessage-deflate uses when deflate is given; leave it out")
 
 
 def bad_opcode(opcode: int) -> ValueError:

@@ -16,6 +16,7 @@ from typing import List, Optional, Union
 
 from . import _errors
 from ._close import parse_close_payload
+from ._deflate import DeflateParameters, inflater_for
 from ._events import BinaryMessage, Event, Frame, Ping, Pong, TextMessage
 from ._types import DEFAULT_MAX_SIZE, MAX_CONTROL_PAYLOAD_LENGTH, MAX_PAYLOAD_LENGTH, FrameHeader, Opcode, Role
 
@@ -40,6 +41,7 @@ Payload = Union[bytes, bytearray, memoryview]
 # Opcode members by value; None marks a reserved opcode (RFC 6455 section 5.2).
 _OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))
 _ALL_RSV = 0x70
+_RSV1 = 0x40
 _new_header = tuple.__new__
 
 
@@ -570,6 +572,13 @@ class MessageDecoder(_Reader):
     soon as it arrives: 1007 (section 8.1); a close frame with a 1-byte
     payload or a code a peer may not send: 1002, or a reason that is not
     UTF-8: 1007. After an error, every later ``feed`` raises it again.
+
+    ``deflate``, the parameters negotiated for permessage-deflate (RFC 7692),
+    turns on decompression: RSV1 on a message's first frame marks it
+    compressed, and RSV1 anywhere else is 1002. A compressed message is
+    inflated as it arrives, ``max_message_size`` applies to its inflated
+    size and stops inflation there (1009), and data that is not deflate is
+    1002 (a violation of the extension's framing, not of the message's type).
     """
 
     def __init__(
@@ -579,9 +588,14 @@ class MessageDecoder(_Reader):
         max_frame_size: Optional[int] = DEFAULT_MAX_SIZE,
         max_message_size: Optional[int] = DEFAULT_MAX_SIZE,
         allowed_rsv: int = 0,
+        deflate: Optional[DeflateParameters] = None,
     ) -> None:
         super().__init__("MessageDecoder", role, allowed_rsv, max_frame_size)
         self._max_message_size = _limit_arg(max_message_size, "MessageDecoder", "max_message_size")
+        self._inflater = inflater_for(deflate, self._role, self._allowed_rsv)
+        if self._inflater is not None:
+            self._allowed_rsv |= _RSV1
+        self._compressed = False  # the open message is compressed (RSV1 on its first frame)
         self._message_opcode = 0  # TEXT or BINARY while a message is open
         self._message_length = 0
         self._binary = bytearray()
@@ -597,17 +611,27 @@ class MessageDecoder(_Reader):
         if self._closed:
             raise _errors.frame_after_close()
         opcode = header.opcode
+        # RFC 7692 section 6: with permessage-deflate, RSV1 marks a compressed
+        # message on its first frame, and nowhere else.
+        rsv1 = header.rsv1 and self._inflater is not None
         if opcode & 0x8:
+            if rsv1:
+                raise _errors.rsv1_on_control(opcode)
             self._control = bytearray()
             return
         if opcode == Opcode.CONTINUATION:
             if not self._message_opcode:
                 raise _errors.continuation_without_message()
+            if rsv1:
+                raise _errors.rsv1_on_continuation()
         else:
             if self._message_opcode:
                 raise _errors.message_in_progress(opcode)
             self._message_opcode = opcode
             self._message_length = 0
+            self._compressed = rsv1
+        if self._compressed:
+            return  # the limit applies to the inflated size, checked while inflating
         message_length = self._message_length + header.payload_length
         if self._max_message_size is not None and message_length > self._max_message_size:
             raise _errors.message_too_big(message_length, self._max_message_size)
@@ -624,7 +648,14 @@ class MessageDecoder(_Reader):
                 payload = self._unmasked(payload)
             self._on_control(opcode, bytes(payload))
             return
-        if frame_finished and header.fin and not self._message_length and len(payload) == header.payload_length:
+        final = frame_finished and header.fin
+        inflated: Optional[bytes] = None
+        if self._compressed:
+            assert self._inflater is not None
+            limit = self._max_message_size
+            room = None if limit is None else limit - self._message_length
+            inflated = self._inflater.inflate(bytes(self._unmasked(payload)), final, room, limit)
+        elif final and not self._message_length and len(payload) == header.payload_length:
             # The whole message in one piece: no reassembly needed. (The frame
             # may be a continuation after empty fragments.)
             message_opcode, self._message_opcode = self._message_opcode, 0
@@ -643,12 +674,19 @@ class MessageDecoder(_Reader):
             self._binary = bytearray()
             self._text = []
             self._utf8.reset()
-        self._message_length += len(payload)
-        if self._message_opcode == Opcode.TEXT:
-            self._text.append(self._utf8.decode(self._unmasked(payload), final=False))
+        if inflated is not None:
+            self._message_length += len(inflated)
+            if self._message_opcode == Opcode.TEXT:
+                self._text.append(self._utf8.decode(inflated, final=False))
+            else:
+                self._binary += inflated
         else:
-            self._append_unmasked(self._binary, payload)
-        if frame_finished and header.fin:
+            self._message_length += len(payload)
+            if self._message_opcode == Opcode.TEXT:
+                self._text.append(self._utf8.decode(self._unmasked(payload), final=False))
+            else:
+                self._append_unmasked(self._binary, payload)
+        if final:
             if self._message_opcode == Opcode.TEXT:
                 self._text.append(self._utf8.decode(b"", final=True))
                 self._events.append(_new_header(TextMessage, ("".join(self._text),)))
