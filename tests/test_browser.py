@@ -1,7 +1,8 @@
 """Headless Chromium against the echo server: a real browser's WebSocket client.
 
-A page served from 127.0.0.1 sends a text, a binary and a 1 MiB message,
-checks the echoes, closes, and POSTs what it saw back to the test.
+A page served from 127.0.0.1 sends a text, a binary, a 1 MiB and a
+repetitive text message over a connection with permessage-deflate, checks
+the echoes, closes, and POSTs what it saw back to the test.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def page_server() -> Iterator[Any]:
     server.server_close()
 
 
-def test_chromium_echoes_text_binary_and_1_mib(echo_server: EchoServer, page_server: Any, tmp_path: Path) -> None:
+def test_chromium_echoes_text_binary_and_1_mib_compressed(echo_server: EchoServer, page_server: Any, tmp_path: Path) -> None:
     browser = find_browser()
     host, port = page_server.server_address
     url = f"http://{host}:{port}/echo.html?ws={echo_server.url}"
@@ -89,6 +90,9 @@ def test_chromium_echoes_text_binary_and_1_mib(echo_server: EchoServer, page_ser
         process.kill()
         process.wait()
     assert result is not None, "the page never reported (is Chromium able to start here?)"
-    assert result["checks"] == [["text", True], ["binary", True], ["1 MiB", True]]
+    assert result["checks"] == [["text", True], ["binary", True], ["1 MiB", True], ["repetitive text", True]]
+    # Chromium offers permessage-deflate and the echo server accepts it, so
+    # every message above went through wsframe's inflater and deflater.
+    assert result["extensions"].startswith("permessage-deflate"), result["extensions"]
     assert result["closeCode"] == 1000
     assert result["wasClean"] is True

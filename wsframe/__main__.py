@@ -48,6 +48,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     echo.add_argument("--idle-timeout", type=float, default=60.0, help="seconds without data before closing (default: %(default)s)")
     echo.add_argument(
+        "--no-compression", action="store_true", help="decline permessage-deflate (RFC 7692), which is otherwise accepted"
+    )
+    echo.add_argument(
         "--handshake-timeout", type=float, default=10.0, help="seconds a client has to send its upgrade request (default: %(default)s)"
     )
     arguments = parser.parse_args(argv)
@@ -61,6 +64,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             max_message_size=arguments.max_message_size,
             idle_timeout=arguments.idle_timeout,
             handshake_timeout=arguments.handshake_timeout,
+            compression=not arguments.no_compression,
         )
         _echo.run(arguments.host, arguments.port, config)
     return 0

@@ -749,6 +749,10 @@ cdef class MessageDecoder(_Reader):
     inflated as it arrives, ``max_message_size`` applies to its inflated
     size and stops inflation there (1009), and data that is not deflate is
     1002 (a violation of the extension's framing, not of the message's type).
+    ``max_frame_size`` still limits frames as sent, compressed: incompressible
+    data grows a little when deflated, so with compression give frames some
+    room above ``max_message_size``, or ``None`` (memory stays bounded by the
+    message limit, since compressed payload is inflated as it arrives).
     """
 
     cdef uint64_t _message_limit

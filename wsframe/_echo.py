@@ -15,6 +15,7 @@ from typing import Collection, NamedTuple, Optional
 from . import _handshake
 from ._backend import MessageDecoder, encode_frame
 from ._close import close_payload
+from ._deflate import DeflateParameters, Deflater, NegotiationError, negotiate_deflate
 from ._errors import ProtocolError
 from ._events import BinaryMessage, Close, Ping, TextMessage
 from ._types import DEFAULT_MAX_SIZE, CloseCode, Opcode, Role
@@ -25,6 +26,10 @@ logger = logging.getLogger("wsframe.echo")
 
 READ_SIZE = 65536
 
+# Smaller messages are sent uncompressed (RSV1 clear, RFC 7692 section 6):
+# deflating them costs more than the bytes it could save.
+COMPRESS_MIN_SIZE = 64
+
 
 class EchoConfig(NamedTuple):
     """Limits and timeouts of the echo server (seconds, bytes)."""
@@ -34,6 +39,7 @@ class EchoConfig(NamedTuple):
     handshake_timeout: float = 10.0
     idle_timeout: float = 60.0
     close_timeout: float = 5.0
+    compression: bool = True
 
 
 def _close_frame(code: int, reason: str = "") -> bytes:
@@ -42,7 +48,12 @@ def _close_frame(code: int, reason: str = "") -> bytes:
     return encode_frame(Opcode.CLOSE, payload)
 
 
-async def _handshake_response(reader: asyncio.StreamReader, config: EchoConfig) -> Optional[bytes]:
+class _Handshake(NamedTuple):
+    response: bytes
+    deflate: Optional[DeflateParameters] = None  # permessage-deflate, if agreed
+
+
+async def _read_handshake(reader: asyncio.StreamReader, config: EchoConfig) -> Optional[_Handshake]:
     """Read the upgrade request; return the 101 response or the error response.
 
     ``None`` when the peer left or stalled before finishing its request.
@@ -51,20 +62,42 @@ async def _handshake_response(reader: asyncio.StreamReader, config: EchoConfig) 
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), config.handshake_timeout)
     except asyncio.LimitOverrunError:
         error = _handshake.HandshakeError(431, "Request Header Fields Too Large", "request head too long")
-        return error.response
+        return _Handshake(error.response)
     except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
         return None
     try:
         request = _handshake.parse_request(head)
-        return _handshake.accept(request, allowed_origins=config.allowed_origins)
+        offers = request.header("sec-websocket-extensions")
+        agreed = negotiate_deflate(offers) if offers and config.compression else None
+        if agreed is None:
+            return _Handshake(_handshake.accept(request, allowed_origins=config.allowed_origins))
+        extension, deflate = agreed
+        response = _handshake.accept(
+            request, allowed_origins=config.allowed_origins, extra_headers=(("Sec-WebSocket-Extensions", extension),)
+        )
+        return _Handshake(response, deflate)
+    except NegotiationError as error:
+        return _Handshake(_handshake.HandshakeError(400, "Bad Request", str(error)).response)
     except _handshake.HandshakeError as error:
         logger.info("refused handshake: %s", error)
-        return error.response
+        return _Handshake(error.response)
 
 
-async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: EchoConfig) -> None:
+def _data_frame(opcode: Opcode, payload: bytes, deflater: Optional[Deflater]) -> bytes:
+    if deflater is None or len(payload) < COMPRESS_MIN_SIZE:
+        return encode_frame(opcode, payload)
+    return encode_frame(opcode, deflater.compress(payload), rsv1=True)
+
+
+async def _echo(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: EchoConfig, deflate: Optional[DeflateParameters]
+) -> None:
     """Echo messages until the close handshake or a failure; RFC 6455 sections 5 and 7."""
-    decoder = MessageDecoder(Role.SERVER, max_frame_size=config.max_message_size, max_message_size=config.max_message_size)
+    # No frame limit of its own: the message limit bounds an uncompressed
+    # message from its header and a compressed one while it inflates, and a
+    # compressed frame may be a little longer than the message it carries.
+    decoder = MessageDecoder(Role.SERVER, max_frame_size=None, max_message_size=config.max_message_size, deflate=deflate)
+    deflater = None if deflate is None else Deflater(deflate, Role.SERVER)
     closing = False  # the server sent a close frame and awaits the client's
     while True:
         try:
@@ -94,9 +127,9 @@ async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conf
             return
         for event in events:
             if isinstance(event, TextMessage):
-                writer.write(encode_frame(Opcode.TEXT, event.data.encode("utf-8")))
+                writer.write(_data_frame(Opcode.TEXT, event.data.encode("utf-8"), deflater))
             elif isinstance(event, BinaryMessage):
-                writer.write(encode_frame(Opcode.BINARY, event.data))
+                writer.write(_data_frame(Opcode.BINARY, event.data, deflater))
             elif isinstance(event, Ping):
                 writer.write(encode_frame(Opcode.PONG, event.payload))
             elif isinstance(event, Close):
@@ -112,12 +145,12 @@ async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conf
 
 async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: EchoConfig) -> None:
     try:
-        response = await _handshake_response(reader, config)
-        if response is None:
+        handshake = await _read_handshake(reader, config)
+        if handshake is None:
             return
-        writer.write(response)
-        if response.startswith(b"HTTP/1.1 101 "):
-            await _echo(reader, writer, config)
+        writer.write(handshake.response)
+        if handshake.response.startswith(b"HTTP/1.1 101 "):
+            await _echo(reader, writer, config, handshake.deflate)
         await writer.drain()
     except ConnectionError:
         pass
