@@ -7,12 +7,13 @@ compression are one shared Python module.
 from __future__ import annotations
 
 import itertools
+import socket
 import zlib
 from types import ModuleType
 from typing import List, Optional
 
 import pytest
-from helpers import frame, peak_memory
+from helpers import frame, peak_memory, require_peer
 
 import wsframe
 from wsframe import (
@@ -368,3 +369,53 @@ def test_peers_deflate_is_read_after_a_bfinal_block(codec: ModuleType) -> None:
     stream = b"".join(frame(Opcode.TEXT, bfinal_message(text), rsv1=True) for text in [b"one", b"two", b"three"])
     events: List[object] = codec.MessageDecoder(Role.SERVER, deflate=DEFAULTS).feed(stream)
     assert events == [TextMessage("one"), TextMessage("two"), TextMessage("three")]
+
+
+# Interop: wsframe as a client against websockets' server ---------------------
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [deflate_offer(), deflate_offer(client_no_context_takeover=True, server_no_context_takeover=True, server_max_window_bits=10)],
+    ids=["default", "no-context-window-10"],
+)
+def test_wsframe_client_against_websockets_server(codec: ModuleType, offer: str) -> None:
+    # wsframe's deflater feeds websockets' inflater, websockets' deflater
+    # feeds wsframe's inflater; the server echoes each message back.
+    require_peer("websockets")
+    from test_integrations_websockets import WebsocketsServer
+
+    server = WebsocketsServer(dropin=False)
+    try:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(
+            (
+                f"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"Sec-WebSocket-Extensions: {offer}\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+        head, rest = head.split(b"\r\n\r\n", 1)
+        fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+        parameters = accept_deflate_response(fields["Sec-WebSocket-Extensions"], offer)
+        deflater = Deflater(parameters, Role.CLIENT)
+        decoder = codec.MessageDecoder(Role.CLIENT, deflate=parameters, max_frame_size=None, max_message_size=None)
+        messages = [(Opcode.TEXT, '{"id": %d, "text": "héllo"} ' % n * (n * 40 + 1)) for n in range(5)]
+        messages.append((Opcode.BINARY, bytes(range(256)) * 4096))
+        for opcode, data in messages:
+            payload = data.encode() if isinstance(data, str) else data
+            sock.sendall(wsframe.encode_frame(opcode, deflater.compress(payload), rsv1=True, mask=True))
+        events = decoder.feed(rest)
+        while len(events) < len(messages):
+            chunk = sock.recv(65536)
+            assert chunk, "websockets closed the connection"
+            events.extend(decoder.feed(chunk))
+        assert events == [TextMessage(d) if o == Opcode.TEXT else BinaryMessage(d) for o, d in messages]  # type: ignore[arg-type]
+        sock.sendall(wsframe.encode_frame(Opcode.CLOSE, wsframe.close_payload(1000), mask=True))
+        sock.close()
+    finally:
+        records = server.stop(connections=1)
+    assert records[0]["close_code"] == 1000

@@ -125,6 +125,26 @@ def test_websockets_client_1_mib_message_round_trips(echo_server: EchoServer) ->
         assert ws.recv() == payload
 
 
+def test_websockets_client_compresses_with_the_echo_server(echo_server: EchoServer) -> None:
+    # websockets offers permessage-deflate by default: its compressor feeds
+    # wsframe's inflater, and wsframe's deflater feeds its inflater.
+    client = require_peer("websockets.sync.client")
+    with client.connect(echo_server.url, max_size=None) as ws:
+        assert [extension.name for extension in ws.protocol.extensions] == ["permessage-deflate"]
+        for message in ["short", "JSON-ish {\"key\": [1, 2, 3]} " * 500, b"\x00" * 1_000_000, "é" * 100]:
+            ws.send(message)
+            assert ws.recv() == message
+
+
+def test_echo_server_without_compression_declines_it(start_echo_server: object) -> None:
+    client = require_peer("websockets.sync.client")
+    server = start_echo_server("--no-compression")  # type: ignore[operator]
+    with client.connect(server.url) as ws:
+        assert ws.protocol.extensions == []
+        ws.send("plain " * 100)
+        assert ws.recv() == "plain " * 100
+
+
 @pytest.mark.parametrize("code, reason", [(1000, ""), (1001, "bye"), (4321, "app-specific ✓")])
 def test_websockets_client_close_code_is_echoed(echo_server: EchoServer, code: int, reason: str) -> None:
     client = require_peer("websockets.sync.client")
