@@ -32,3 +32,13 @@ def test_streaming_example():
     }
     exec(compile(python_blocks()[1], "README.md", "exec"), namespace)
     assert sent == [b"\x88\x3b\x03\xea" + b"client frame is not masked; clients must mask every frame"]
+
+
+def test_compression_example():
+    namespace: dict = {}
+    exec(compile(python_blocks()[2], "README.md", "exec"), namespace)
+    parameters = namespace["parameters"]
+    assert namespace["response_header"] == "permessage-deflate"
+    # The frame it builds is what a client decoder with the same parameters reads.
+    client = wsframe.MessageDecoder(wsframe.Role.CLIENT, deflate=parameters)
+    assert client.feed(namespace["frame"]) == [wsframe.TextMessage("hello")]
