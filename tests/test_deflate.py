@@ -13,7 +13,10 @@ from types import ModuleType
 from typing import List, Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from helpers import frame, peak_memory, require_peer
+from test_differential import run_decoder
 
 import wsframe
 from wsframe import (
@@ -419,3 +422,35 @@ def test_wsframe_client_against_websockets_server(codec: ModuleType, offer: str)
     finally:
         records = server.stop(connections=1)
     assert records[0]["close_code"] == 1000
+
+
+# Both backends agree on random compressed streams ----------------------------
+
+
+@given(
+    messages=st.lists(st.tuples(st.booleans(), st.binary(max_size=3000)), min_size=1, max_size=5),
+    combination=st.sampled_from(COMBINATIONS),
+    fragments=st.integers(1, 3),
+    flip=st.one_of(st.none(), st.integers(0, 10**6)),
+    cuts=st.lists(st.integers(0, 20000), max_size=6),
+    limit=st.sampled_from([None, 0, 100, 3000]),
+)
+def test_backends_agree_on_compressed_streams(c_codec, py_codec, messages, combination, fragments, flip, cuts, limit):
+    parameters = DeflateParameters(*combination)
+    deflater = Deflater(parameters, Role.CLIENT)
+    stream = b""
+    for text, data in messages:
+        payload = data.decode("utf-8", "replace").encode() if text else data
+        compressed = deflater.compress(payload)
+        bounds = [len(compressed) * index // fragments for index in range(fragments + 1)]
+        for index, (start, end) in enumerate(zip(bounds, bounds[1:])):
+            opcode = (Opcode.TEXT if text else Opcode.BINARY) if index == 0 else Opcode.CONTINUATION
+            stream += frame(opcode, compressed[start:end], fin=index == fragments - 1, rsv1=index == 0)
+    if flip is not None:  # one flipped bit anywhere: header, mask or deflate data
+        mutated = bytearray(stream)
+        mutated[flip % len(stream)] ^= 1 << (flip % 8)
+        stream = bytes(mutated)
+    options = dict(deflate=parameters, max_frame_size=None, max_message_size=limit)
+    assert run_decoder(c_codec.MessageDecoder(Role.SERVER, **options), stream, cuts) == run_decoder(
+        py_codec.MessageDecoder(Role.SERVER, **options), stream, cuts
+    )
