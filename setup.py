@@ -48,7 +48,7 @@ def extensions():
         "wsframe._cframe",
         sources=[pyx if cythonize is not None else generated_c],
         include_dirs=["wsframe"],
-        depends=[os.path.join("wsframe", "_mask.h"), os.path.join("wsframe", "_utf8.h")],
+        depends=[os.path.join("wsframe", name) for name in ("_mask.h", "_utf8.h", "_keypool.h")],
     )
     if cythonize is None:
         return [extension]

@@ -94,5 +94,6 @@ def test_chromium_echoes_text_binary_and_1_mib_compressed(echo_server: EchoServe
     # Chromium offers permessage-deflate and the echo server accepts it, so
     # every message above went through wsframe's inflater and deflater.
     assert result["extensions"].startswith("permessage-deflate"), result["extensions"]
+    print(f"Chromium negotiated: {result['extensions']}")
     assert result["closeCode"] == 1000
     assert result["wasClean"] is True

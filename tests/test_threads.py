@@ -65,3 +65,32 @@ def test_decoding_from_several_threads(codec):
             assert events == [BinaryMessage(payloads[index]), TextMessage("héllo")]
 
     assert run_in_threads(work) == []
+
+
+def test_feed_refuses_a_second_feed_while_one_runs(codec, monkeypatch):
+    # feed() calls back into Python (here the inflater), where another thread
+    # could call feed() on the same decoder; the decoder refuses rather than
+    # interleave. Driven deterministically by feeding from inside the inflater.
+    from helpers import frame
+
+    import wsframe
+    from wsframe import _deflate
+
+    decoder = codec.MessageDecoder(wsframe.Role.SERVER, deflate=wsframe.DeflateParameters())
+    inner_errors = []
+    original = _deflate._Inflater.inflate
+
+    def inflate_and_feed_again(self, *args):
+        try:
+            decoder.feed(frame(wsframe.Opcode.TEXT, b"x"))
+        except RuntimeError as exc:
+            inner_errors.append(str(exc))
+        return original(self, *args)
+
+    monkeypatch.setattr(_deflate._Inflater, "inflate", inflate_and_feed_again)
+    compressed = wsframe.Deflater(wsframe.DeflateParameters(), wsframe.Role.CLIENT).compress(b"hello")
+    assert decoder.feed(frame(wsframe.Opcode.TEXT, compressed, rsv1=True)) == [wsframe.TextMessage("hello")]
+    assert len(inner_errors) == 1 and "while another feed() on the same decoder is running" in inner_errors[0]
+    # The refused call changed nothing: the decoder goes on.
+    monkeypatch.undo()
+    assert decoder.feed(frame(wsframe.Opcode.TEXT, b"after")) == [wsframe.TextMessage("after")]

@@ -6,6 +6,7 @@ functions, same order of checks, same exceptions built by ``_errors``. Keep the
 two in step; the conformance suite and the differential tests hold them to it.
 """
 
+cimport cython
 from cpython.buffer cimport (
     PyBUF_SIMPLE,
     PyBuffer_Release,
@@ -45,6 +46,13 @@ cdef extern from "_mask.h" nogil:
     size_t WSFRAME_MASK_KERNEL_COUNT
     int wsframe_mask_kernel_supported(size_t index)
     size_t wsframe_mask_select()
+
+cdef extern from "_keypool.h" nogil:
+    ctypedef struct wsframe_key_pool:
+        uint8_t bytes[4096]
+        size_t position
+    wsframe_key_pool *wsframe_key_pool_get()
+    size_t WSFRAME_KEY_POOL_SIZE
 
 cdef extern from "_utf8.h" nogil:
     ctypedef struct wsframe_utf8_state:
@@ -318,32 +326,23 @@ cdef int _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server, i
     return 1
 
 
-# Masking keys for encode_frame(mask=True): bytes from the OS CSPRNG, fetched
-# 4 KiB at a time because one getrandom() per frame costs more than the rest of
-# encoding a small frame. Each byte is used once. Reading and advancing the
-# position happens with no Python call in between, so under the GIL no two
-# frames share a key; after fork() the child drops the pool it inherited.
-cdef enum:
-    _KEY_POOL_SIZE = 4096
-cdef uint8_t _key_pool[_KEY_POOL_SIZE]
-cdef Py_ssize_t _key_position = _KEY_POOL_SIZE
-
-
+# Masking keys for encode_frame(mask=True): a per-thread pool of CSPRNG bytes
+# (_keypool.h), each byte used once; after fork() the child drops the pool it
+# inherited, so it never repeats its parent's keys.
 cdef int _next_mask_key(uint8_t *key) except -1:
-    global _key_position
-    if _key_position > _KEY_POOL_SIZE - 4:
-        fresh = urandom(_KEY_POOL_SIZE)
-        memcpy(_key_pool, PyBytes_AS_STRING(fresh), _KEY_POOL_SIZE)
-        _key_position = 0
-    memcpy(key, _key_pool + _key_position, 4)
-    _key_position += 4
+    cdef wsframe_key_pool *pool = wsframe_key_pool_get()
+    if pool.position > WSFRAME_KEY_POOL_SIZE - 4:
+        fresh = urandom(WSFRAME_KEY_POOL_SIZE)
+        memcpy(pool.bytes, PyBytes_AS_STRING(fresh), WSFRAME_KEY_POOL_SIZE)
+        pool.position = 0
+    memcpy(key, pool.bytes + pool.position, 4)
+    pool.position += 4
     return 0
 
 
 def _discard_key_pool():
     """Forget the keys not used yet, so a forked child never repeats its parent's."""
-    global _key_position
-    _key_position = _KEY_POOL_SIZE
+    wsframe_key_pool_get().position = WSFRAME_KEY_POOL_SIZE
 
 
 register_at_fork(after_in_child=_discard_key_pool)
@@ -589,6 +588,7 @@ cdef class _Reader:
     cdef uint64_t _received
     cdef object _error
     cdef list _events
+    cdef bint _feeding              # a feed() is running (a guard against concurrent use)
 
     cdef int _init_reader(self, str function, object role, object allowed_rsv,
                           object max_frame_size) except -1:
@@ -602,22 +602,35 @@ cdef class _Reader:
         cdef bint release
         cdef const uint8_t *p
         cdef Py_ssize_t size
-        if self._error is not None:
-            raise _errors.decoder_failed(self._error)
-        release = _read_view(data, &view, &p, &size, "feed")
-        events = self._events = []
+        cdef bint busy
+        # feed() calls back into Python (events, errors, the inflater), where
+        # another thread may call feed() on this decoder: refuse it, or the
+        # two would interleave one connection's bytes. The critical section
+        # makes the check-and-set atomic on free-threaded builds too.
+        with cython.critical_section(self):
+            busy = self._feeding
+            self._feeding = True
+        if busy:
+            raise _errors.feed_in_progress(type(self).__name__)
         try:
-            self._consume(p, size)
-        except BaseException as exc:
-            # RFC 6455 section 7.1.7: the connection is failed; no half-parsed
-            # state may be used again.
-            self._error = exc
-            raise
+            if self._error is not None:
+                raise _errors.decoder_failed(self._error)
+            release = _read_view(data, &view, &p, &size, "feed")
+            events = self._events = []
+            try:
+                self._consume(p, size)
+            except BaseException as exc:
+                # RFC 6455 section 7.1.7: the connection is failed; no
+                # half-parsed state may be used again.
+                self._error = exc
+                raise
+            finally:
+                self._events = None
+                if release:
+                    PyBuffer_Release(&view)
+            return events
         finally:
-            self._events = None
-            if release:
-                PyBuffer_Release(&view)
-        return events
+            self._feeding = False
 
     cdef int _consume(self, const uint8_t *p, Py_ssize_t size) except -1:
         cdef Py_ssize_t position = 0, take, had

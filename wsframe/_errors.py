@@ -156,6 +156,13 @@ def decoder_failed(previous: BaseException) -> BaseException:
     return RuntimeError(f"the decoder failed earlier and cannot be used again: {previous!r}")
 
 
+def feed_in_progress(decoder: str) -> RuntimeError:
+    return RuntimeError(
+        f"{decoder}.feed() called while another feed() on the same decoder is running; "
+        "a decoder belongs to one connection and takes its bytes in order, from one thread at a time"
+    )
+
+
 # --- argument errors: what the caller did wrong -----------------------------
 
 

@@ -12,6 +12,7 @@ import codecs
 import operator
 import os
 import sys
+import threading
 from typing import List, Optional, Union
 
 from . import _errors
@@ -413,21 +414,30 @@ class _Reader:
         self._received = 0
         self._error: Optional[BaseException] = None
         self._events: list = []  # type: ignore[type-arg]
+        self._feeding = threading.Lock()  # held while a feed() runs
 
     def feed(self, data: object) -> list:  # type: ignore[type-arg]
-        if self._error is not None:
-            raise _errors.decoder_failed(self._error)
-        view = _byte_view(data, "feed", "data")
-        events: list = []  # type: ignore[type-arg]
-        self._events = events
+        # Another thread may call feed() on this decoder while this one runs
+        # Python code: refuse it, or the two would interleave one connection's
+        # bytes. A lock's non-blocking acquire is an atomic check-and-set.
+        if not self._feeding.acquire(blocking=False):
+            raise _errors.feed_in_progress(type(self).__name__)
         try:
-            self._consume(view)
-        except BaseException as exc:
-            # RFC 6455 section 7.1.7: the connection is failed; no half-parsed
-            # state may be used again.
-            self._error = exc
-            raise
-        return events
+            if self._error is not None:
+                raise _errors.decoder_failed(self._error)
+            view = _byte_view(data, "feed", "data")
+            events: list = []  # type: ignore[type-arg]
+            self._events = events
+            try:
+                self._consume(view)
+            except BaseException as exc:
+                # RFC 6455 section 7.1.7: the connection is failed; no
+                # half-parsed state may be used again.
+                self._error = exc
+                raise
+            return events
+        finally:
+            self._feeding.release()
 
     def _consume(self, view: Union[bytes, memoryview]) -> None:
         size = len(view)
