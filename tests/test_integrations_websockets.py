@@ -10,6 +10,7 @@ on both and on neither; every pairing must see exactly what the plain pair sees.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import random
 import re
@@ -199,7 +200,7 @@ def test_dropin_is_really_in_use() -> None:
 
 def test_install_refuses_an_untested_websockets(monkeypatch: pytest.MonkeyPatch) -> None:
     dropin = require_peer("wsframe.integrations.websockets")
-    monkeypatch.setattr(dropin.importlib.metadata, "version", lambda name: "16.0")
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "16.0")
     with pytest.raises(RuntimeError, match=r"tested with websockets 17\.4, and websockets 16\.0 is installed"):
         dropin.install()
     assert not dropin.installed()

@@ -7,6 +7,7 @@ backend, and wsframe's code demonstrably ran during it.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -159,7 +160,7 @@ def flattened(results: List[Any]) -> List[Any]:
 
 def test_install_refuses_an_untested_wsproto(monkeypatch: pytest.MonkeyPatch) -> None:
     dropin = require_peer("wsframe.integrations.wsproto")
-    monkeypatch.setattr(dropin.importlib.metadata, "version", lambda name: "1.2.0")
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "1.2.0")
     with pytest.raises(RuntimeError, match=r"tested with wsproto 1\.3\.2, and wsproto 1\.2\.0 is installed"):
         dropin.install()
     assert not dropin.installed()

@@ -16,11 +16,11 @@ websockets' own code.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Any, Dict, Optional, Sequence, Union
 
 from websockets import frames
 
+from . import _require_tested_version
 from .._backend import encode_frame
 from .._backend import mask as _mask
 
@@ -50,12 +50,7 @@ def serialize(self: frames.Frame, *, mask: bool, extensions: Optional[Sequence[A
 
 def install() -> None:
     """Put wsframe under websockets; raises ``RuntimeError`` for an untested websockets."""
-    version = importlib.metadata.version("websockets")
-    if version not in TESTED_VERSIONS:
-        raise RuntimeError(
-            f"wsframe's websockets drop-in was tested with websockets {', '.join(TESTED_VERSIONS)}, "
-            f"and websockets {version} is installed; install a tested version or leave the drop-in out"
-        )
+    _require_tested_version("websockets", TESTED_VERSIONS)
     if installed():
         return
     # websockets.frames imports apply_mask from its speedups or utils module.

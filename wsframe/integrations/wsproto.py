@@ -19,12 +19,12 @@ reasons are more specific. ``uninstall()`` restores wsproto's own code.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Any, Dict, List, Optional, Union
 
 from wsproto import frame_protocol
 from wsproto.frame_protocol import CloseReason, Frame, Header, Opcode, ParseFailed, RsvBits
 
+from . import _require_tested_version
 from .._backend import encode_frame, mask, parse_header
 from .._errors import ProtocolError
 from .._types import Role, Rsv
@@ -173,12 +173,7 @@ def _serialize_frame(
 
 def install() -> None:
     """Put wsframe under wsproto; raises ``RuntimeError`` for an untested wsproto."""
-    version = importlib.metadata.version("wsproto")
-    if version not in TESTED_VERSIONS:
-        raise RuntimeError(
-            f"wsframe's wsproto drop-in was tested with wsproto {', '.join(TESTED_VERSIONS)}, "
-            f"and wsproto {version} is installed; install a tested version or leave the drop-in out"
-        )
+    _require_tested_version("wsproto", TESTED_VERSIONS)
     if installed():
         return
     _originals.update(
