@@ -67,7 +67,7 @@ def test_one_input(data: bytes) -> None:
     both(lambda m: m.mask(stream, key, offset), "mask")
     for chunked in (False, True):
         both(
-            lambda m: feed_pieces(
+            lambda m, chunked=chunked: feed_pieces(
                 m.FrameDecoder(role, max_frame_size=frame_limit, allowed_rsv=allowed_rsv, chunked=chunked), stream, cuts
             ),
             f"FrameDecoder(chunked={chunked})",

@@ -153,7 +153,7 @@ def churn(server: EchoServer, connections: int) -> None:
     """``connections`` short conversations, 100 at a time."""
 
     async def main() -> None:
-        for start in range(0, connections, 100):
+        for _ in range(0, connections, 100):
             results = await asyncio.gather(*(conversation(server, [b"x" * 100]) for _ in range(100)))
             assert all(result == [b"x" * 100] for result in results)
 
