@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Collection, NamedTuple, Optional
+from typing import Collection, NamedTuple, Optional, Tuple
 
 from . import _handshake
 from ._backend import MessageDecoder, encode_frame
@@ -69,12 +69,12 @@ async def _read_handshake(reader: asyncio.StreamReader, config: EchoConfig) -> O
         request = _handshake.parse_request(head)
         offers = request.header("sec-websocket-extensions")
         agreed = negotiate_deflate(offers) if offers and config.compression else None
-        if agreed is None:
-            return _Handshake(_handshake.accept(request, allowed_origins=config.allowed_origins))
-        extension, deflate = agreed
-        response = _handshake.accept(
-            request, allowed_origins=config.allowed_origins, extra_headers=(("Sec-WebSocket-Extensions", extension),)
-        )
+        deflate: Optional[DeflateParameters] = None
+        extra_headers: Tuple[Tuple[str, str], ...] = ()
+        if agreed is not None:
+            extension, deflate = agreed
+            extra_headers = (("Sec-WebSocket-Extensions", extension),)
+        response = _handshake.accept(request, allowed_origins=config.allowed_origins, extra_headers=extra_headers)
         return _Handshake(response, deflate)
     except NegotiationError as error:
         return _Handshake(_handshake.HandshakeError(400, "Bad Request", str(error)).response)
