@@ -18,6 +18,16 @@ trap 'rm -rf "$work"' EXIT
 git ls-files | tar -cf - -T - | tar -xf - -C "$work"
 "$PYTHON" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --upgrade pip "setuptools>=77" "Cython>=3.1" "pytest>=8" "hypothesis>=6.100"
+# The real peers too (pyproject's interop extra), so the drop-in and interop
+# tests also run on the sanitized extension.
+"$work/venv/bin/python" - <<'PY' | xargs -r -d '\n' "$work/venv/bin/python" -m pip install --quiet
+try:
+    import tomllib  # Python >= 3.11, which the pinned peers need anyway
+except ImportError:
+    raise SystemExit(0)
+with open("pyproject.toml", "rb") as file:
+    print("\n".join(tomllib.load(file)["project"]["optional-dependencies"]["interop"]))
+PY
 cd "$work"
 export WSFRAME_REQUIRE_EXTENSION=1 PYTHONPATH="$work" PYTHONMALLOC=malloc
 
