@@ -34,7 +34,8 @@ def wsproto_suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     require_peer("wsproto")
     dropin = require_peer("wsframe.integrations.wsproto")
     version = dropin.TESTED_VERSIONS[-1]
-    cache = Path(request.config.cache.mkdir("wsproto-sdist")) if request.config.cache else tmp_path_factory.mktemp("sdist")
+    cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache = Path(cache_plugin.mkdir("wsproto-sdist")) if cache_plugin else tmp_path_factory.mktemp("sdist")
     sdist = cache / f"wsproto-{version}.tar.gz"
     if not sdist.exists():
         download = subprocess.run(
