@@ -83,7 +83,9 @@ def test_wsproto_own_suite_passes_with_the_dropin(
     wsproto_suite: Path, wsproto_suite_size: int, tmp_path: Path, backend: str
 ) -> None:
     counts_file = tmp_path / "counts.json"
-    env = dict(os.environ, PYTHONPATH=str(PLUGINS), WSFRAME_DROPIN_COUNTS=str(counts_file))
+    # Keep any PYTHONPATH the run already has (tools/sanitize.sh puts its build there).
+    python_path = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=python_path, WSFRAME_DROPIN_COUNTS=str(counts_file))
     env.pop("WSFRAME_PURE_PYTHON", None)
     if backend == "python":
         env["WSFRAME_PURE_PYTHON"] = "1"
