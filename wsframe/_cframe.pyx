@@ -860,13 +860,7 @@ cdef class MessageDecoder(_Reader):
                 self._events.append(_record(_TextMessage, (self._decode_text(p, length),)))
                 _clear(&self._message)
             return 0
-        if self._message.length == 0:
-            wsframe_utf8_reset(&self._utf8)
-        if self._message_opcode == 2:
-            target = self._binary_space(length)
-        else:
-            _reserve(&self._message, length)
-            target = self._message.data + self._message.length
+        target = self._message_space(length)
         self._unmask(p, target, length)
         return self._append_plain(target, length, frame_finished and (self._header.first & 0x80))
 
@@ -878,16 +872,20 @@ cdef class MessageDecoder(_Reader):
         room = None if self._max_message_size is None else self._message_limit - self._message.length
         inflated = self._inflater.inflate(self._unmasked_bytes(p, length), final, room, self._max_message_size)
         inflated_length = <size_t>PyBytes_GET_SIZE(inflated)
-        if self._message.length == 0:
-            wsframe_utf8_reset(&self._utf8)
-        if self._message_opcode == 2:
-            target = self._binary_space(inflated_length)
-        else:
-            _reserve(&self._message, inflated_length)
-            target = self._message.data + self._message.length
+        target = self._message_space(inflated_length)
         if inflated_length:
             memcpy(target, PyBytes_AS_STRING(inflated), inflated_length)
         return self._append_plain(target, inflated_length, final)
+
+    cdef uint8_t *_message_space(self, size_t length) except? NULL:
+        """Room for ``length`` more plain bytes at the end of the open message
+        (a message's first bytes also restart UTF-8 validation)."""
+        if self._message.length == 0:
+            wsframe_utf8_reset(&self._utf8)
+        if self._message_opcode == 2:
+            return self._binary_space(length)
+        _reserve(&self._message, length)
+        return self._message.data + self._message.length
 
     cdef int _append_plain(self, uint8_t *target, size_t length, bint final) except -1:
         """Account for ``length`` plain bytes just written at ``target``, the
