@@ -114,7 +114,8 @@ def wsproto_dropin() -> Iterator[Any]:
 
 
 def received(protocol: Any, stream: bytes, cuts: List[int]) -> List[Any]:
-    """What wsproto's FrameProtocol hands out per chunk, up to its first ParseFailed."""
+    """What wsproto's FrameProtocol hands out per chunk (the frames of each
+    chunk in a list), ending with ("ParseFailed", code) at its first error."""
     from wsproto.frame_protocol import ParseFailed
 
     results: List[Any] = []
@@ -122,8 +123,10 @@ def received(protocol: Any, stream: bytes, cuts: List[int]) -> List[Any]:
     for cut in sorted(set(cuts)) + [len(stream)]:
         protocol.receive_bytes(stream[start:cut])
         start = cut
+        frames: List[Any] = []
+        results.append(frames)
         try:
-            results.append([tuple(frame) for frame in protocol.received_frames()])
+            frames.extend(tuple(frame) for frame in protocol.received_frames())
         except ParseFailed as exc:
             results.append(("ParseFailed", exc.code))
             break
@@ -148,6 +151,10 @@ def test_dropin_hands_out_what_wsproto_does(client: bool, stream: st.DataObject,
         dropin.uninstall()
     assert type(ours._frame_decoder) is dropin.FrameDecoder
     expected, actual = received(own, data, cuts), received(ours, data, cuts)
+    if isinstance(actual[-1], tuple) and not isinstance(expected[-1], tuple):
+        # wsframe refuses a reserved opcode from a header's first byte;
+        # wsproto waits for the second. Given one more byte, it must agree.
+        expected += received(own, b"\x00", [])
     if not isinstance(expected[-1], tuple):
         assert actual == expected
     else:
@@ -158,7 +165,8 @@ def test_dropin_hands_out_what_wsproto_does(client: bool, stream: st.DataObject,
 
 
 def flattened(results: List[Any]) -> List[Any]:
-    return [frame for result in results[:-1] for frame in result] + [results[-1]]
+    """All frames in order, then the error."""
+    return [frame for result in results if isinstance(result, list) for frame in result] + [results[-1]]
 
 
 def test_install_refuses_an_untested_wsproto(monkeypatch: pytest.MonkeyPatch) -> None:
