@@ -233,9 +233,9 @@ def control_payload_too_long_arg(opcode: int, payload_length: int) -> ValueError
     )
 
 
-def ssize_overflow(value: object) -> OverflowError:
-    # Same words as CPython's PyNumber_AsSsize_t, which the C backend calls.
-    return OverflowError(f"cannot fit '{type(value).__name__}' into an index-sized integer")
+def ssize_overflow() -> OverflowError:
+    # Same words as the C backend's conversion of an int argument to Py_ssize_t.
+    return OverflowError("Python int too large to convert to C ssize_t")
 
 
 def bad_close_code_arg(code: int) -> ValueError:

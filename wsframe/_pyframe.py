@@ -47,10 +47,10 @@ _new_header = tuple.__new__
 
 
 def _ssize(value: object) -> int:
-    """Convert like CPython's ``PyNumber_AsSsize_t``, as the C backend does."""
+    """Convert to a C Py_ssize_t's range, as the C backend's arguments are."""
     number = operator.index(value)  # type: ignore[arg-type]
     if not -sys.maxsize - 1 <= number <= sys.maxsize:
-        raise _errors.ssize_overflow(number)
+        raise _errors.ssize_overflow()
     return number
 
 
