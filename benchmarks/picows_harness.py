@@ -7,9 +7,12 @@ protocol's buffered-protocol interface, as asyncio would. picows also wants
 the socket (it sets TCP options on it): it gets one end of a connected
 loopback pair, which carries no data while decoding.
 
-Only decoding is measured: picows sends small frames straight to the socket,
-not through the transport, so its send cost includes a kernel write that the
-in-memory encoders of the other libraries do not pay.
+picows sends a frame straight to the socket when the transport has nothing
+buffered, so its send cost would include a kernel write that the in-memory
+encoders of the other libraries do not pay. For encoding, the transport here
+reports buffered data: picows then builds the frame, copies it into a bytes
+object and hands it to ``transport.write`` (its path while the socket is
+busy); bench_encode.py times wsframe with the same write call beside it.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from typing import Any, Callable, List, Optional, Tuple
 
 
 class _Transport(asyncio.Transport):
-    def __init__(self, sockets: Tuple[socket.socket, socket.socket]) -> None:
+    def __init__(self, sockets: Optional[Tuple[socket.socket, socket.socket]]) -> None:
         super().__init__()
         self.sent = 0
+        self.buffered = False  # report buffered data, so picows writes here, not to the socket
         self._sockets = sockets
 
     def write(self, data: Any) -> None:
@@ -36,7 +40,7 @@ class _Transport(asyncio.Transport):
             self.sent += len(item)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._sockets[0] if name == "socket" else default
+        return self._sockets[0] if name == "socket" and self._sockets else default
 
     def is_closing(self) -> bool:
         return False
@@ -59,7 +63,7 @@ class _Transport(asyncio.Transport):
         pass
 
     def get_write_buffer_size(self) -> int:
-        return 0
+        return 1 if self.buffered else 0
 
     def set_write_buffer_limits(self, high: Optional[int] = None, low: Optional[int] = None) -> None:
         pass
@@ -156,3 +160,30 @@ def decoder() -> Callable[[List[bytes]], int]:
         return count[0]
 
     return run
+
+
+def encoder() -> Callable[[bytes, int], int]:
+    """picows' server send path (unmasked frames): ``count`` frames per call,
+    each handed to the transport's ``write``."""
+    from picows import WSMsgType
+
+    server = PicowsServer(lambda frame: None)
+    server.transport.buffered = True
+    send = server.ws_transport.send
+
+    def run(payload: bytes, count: int) -> int:
+        before = server.transport.sent
+
+        def send_all() -> None:
+            for _ in range(count):
+                send(WSMsgType.BINARY, payload)
+
+        server.run(send_all)
+        return server.transport.sent - before
+
+    return run
+
+
+def transport_writer() -> Callable[[bytes], None]:
+    """The ``write`` that picows' frames go to here, for encoders timed beside it."""
+    return _Transport(None).write
