@@ -84,7 +84,8 @@ def test_info_command():
     assert lines[0] == f"wsframe {wsframe.__version__}"
     assert lines[1].startswith(f"backend: {wsframe.backend}")
     assert lines[2] == f"mask kernel: {_backend.MASK_KERNEL}"
-    assert lines[3].startswith("python: ")
+    assert lines[3] == f"utf-8 kernel: {_backend.UTF8_KERNEL}"
+    assert lines[4].startswith("python: ")
 
 
 def test_info_command_shows_forced_twin():

@@ -12,7 +12,7 @@ from ._types import DEFAULT_MAX_SIZE
 
 
 def info() -> str:
-    """What wsframe runs on here: version, backend, mask kernel, Python."""
+    """What wsframe runs on here: version, backend, mask and UTF-8 kernels, Python."""
     backend = _backend.backend
     if _backend.extension_error is not None:
         backend += f" ({_backend.extension_error})"
@@ -20,6 +20,7 @@ def info() -> str:
         f"wsframe {__version__}",
         f"backend: {backend}",
         f"mask kernel: {_backend.MASK_KERNEL}",
+        f"utf-8 kernel: {_backend.UTF8_KERNEL}",
         f"python: {platform.python_implementation()} {platform.python_version()}"
         f" on {platform.system()} {platform.machine()}",
     ]

@@ -76,6 +76,7 @@ else:
 #: The backend in use: "c" or "python".
 backend = "python" if _impl is _pyframe else "c"
 MASK_KERNEL: str = _impl.MASK_KERNEL
+UTF8_KERNEL: str = _impl.UTF8_KERNEL
 parse_header = _impl.parse_header
 encode_header = _impl.encode_header
 encode_frame = _impl.encode_frame

@@ -8,6 +8,7 @@ from ._types import FrameHeader, Role
 
 __all__ = [
     "MASK_KERNEL",
+    "UTF8_KERNEL",
     "FrameDecoder",
     "MessageDecoder",
     "encode_frame",
@@ -18,6 +19,7 @@ __all__ = [
 ]
 
 MASK_KERNEL: str
+UTF8_KERNEL: str
 
 def parse_header(
     data: object,

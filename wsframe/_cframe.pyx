@@ -25,8 +25,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from os import register_at_fork, urandom
@@ -59,12 +58,31 @@ cdef extern from "_keypool.h" nogil:
 cdef extern from "_utf8.h" nogil:
     ctypedef struct wsframe_utf8_state:
         pass
+    ctypedef int (*wsframe_utf8_run_fn)(const uint8_t *data, size_t length)
+    ctypedef size_t (*wsframe_utf8_measure_fn)(const uint8_t *data, size_t length, uint32_t *max_char)
+    ctypedef struct wsframe_utf8_kernel:
+        const char *name
+        wsframe_utf8_run_fn validate
+        wsframe_utf8_measure_fn measure
+    const wsframe_utf8_kernel wsframe_utf8_kernels[]
+    size_t WSFRAME_UTF8_KERNEL_COUNT
+    int wsframe_utf8_kernel_supported(size_t index)
+    size_t wsframe_utf8_select()
     void wsframe_utf8_reset(wsframe_utf8_state *state)
     int wsframe_utf8_complete(const wsframe_utf8_state *state)
-    int wsframe_utf8_validate(wsframe_utf8_state *state, const uint8_t *data, size_t length)
+    int wsframe_utf8_validate(wsframe_utf8_run_fn run, wsframe_utf8_state *state, const uint8_t *data,
+                              size_t length)
+    void wsframe_utf8_decode_ucs1(const uint8_t *data, size_t length, uint8_t *out)
+    void wsframe_utf8_decode_ucs2(const uint8_t *data, size_t length, uint16_t *out)
+    void wsframe_utf8_decode_ucs4(const uint8_t *data, size_t length, uint32_t *out)
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA(object text)
 
 __all__ = [
     "MASK_KERNEL",
+    "UTF8_KERNEL",
     "FrameDecoder",
     "MessageDecoder",
     "encode_frame",
@@ -104,6 +122,83 @@ MASK_KERNEL = "C, " + wsframe_mask_kernels[_mask_kernel_index].name.decode() + "
 # copying mask is faster than bytes() of the same bytearray (1.23 vs 1.26 us;
 # releasing at 32 KiB made it 1.3% slower).
 cdef Py_ssize_t _NOGIL_THRESHOLD = 131072
+
+
+# The UTF-8 kernels (validation, and sizing a str): the widest this CPU runs.
+cdef const wsframe_utf8_kernel *_utf8_kernel = &wsframe_utf8_kernels[wsframe_utf8_select()]
+
+#: How this backend validates and decodes UTF-8; shown by ``python -m wsframe info``.
+UTF8_KERNEL = "C, " + _utf8_kernel.name.decode() + " (of " + ", ".join(
+    [wsframe_utf8_kernels[i].name.decode() for i in range(WSFRAME_UTF8_KERNEL_COUNT)
+     if wsframe_utf8_kernel_supported(i)]) + " on this CPU)"
+
+
+cdef str _utf8_text(const uint8_t *p, size_t length, const wsframe_utf8_kernel *kernel, bint validated):
+    """The str of ``length`` bytes of UTF-8 at ``p``, validated unless it
+    already was (whole: every byte and a complete last sequence).
+
+    Built in place: one pass sizes it (characters, and the widest class,
+    which fixes the str's storage), one writes the code points. CPython's
+    decoder would validate again and, for text that mixes widths, start
+    narrow and convert as wider characters turn up."""
+    cdef uint32_t max_char
+    cdef size_t count
+    cdef void *data
+    if not validated and not kernel.validate(p, length):
+        raise _errors.invalid_utf8("text message")
+    count = kernel.measure(p, length, &max_char)
+    text = PyUnicode_New(<Py_ssize_t>count, <Py_UCS4>max_char)
+    data = PyUnicode_DATA(text)
+    if max_char == 0x7F:
+        memcpy(data, p, length)
+    elif max_char == 0xFF:
+        wsframe_utf8_decode_ucs1(p, length, <uint8_t *>data)
+    elif max_char == 0xFFFF:
+        wsframe_utf8_decode_ucs2(p, length, <uint16_t *>data)
+    else:
+        wsframe_utf8_decode_ucs4(p, length, <uint32_t *>data)
+    return text
+
+
+def _utf8_kernels():
+    """Test hook: (name, runs on this CPU) for every UTF-8 kernel compiled in."""
+    return tuple((wsframe_utf8_kernels[i].name.decode(), bool(wsframe_utf8_kernel_supported(i)))
+                 for i in range(WSFRAME_UTF8_KERNEL_COUNT))
+
+
+def _utf8_with(str kernel, const uint8_t[::1] data, cuts=()):
+    """Test hook: UTF-8 through the named kernel, which must run on this CPU.
+
+    Validates ``data`` fed in pieces cut at the offsets ``cuts`` and returns
+    (the index of the piece that failed, or -1; whether the stream ended
+    complete; the str built without validating again, or None), plus the str
+    that the one-call path (validate, then build) gives, or None if it refused."""
+    cdef size_t i, start = 0, end
+    cdef const uint8_t *p = &data[0] if data.shape[0] else <const uint8_t *>b""
+    cdef wsframe_utf8_state state
+    cdef const wsframe_utf8_kernel *chosen = NULL
+    for i in range(WSFRAME_UTF8_KERNEL_COUNT):
+        if wsframe_utf8_kernels[i].name.decode() == kernel and wsframe_utf8_kernel_supported(i):
+            chosen = &wsframe_utf8_kernels[i]
+    if chosen == NULL:
+        raise ValueError(f"no UTF-8 kernel {kernel!r} runs here")
+    wsframe_utf8_reset(&state)
+    failed = -1
+    for piece, cut in enumerate(list(cuts) + [data.shape[0]]):
+        end = cut
+        if end < start or end > <size_t>data.shape[0]:
+            raise ValueError("cuts must ascend within the data")
+        if not wsframe_utf8_validate(chosen.validate, &state, p + start, end - start):
+            failed = piece
+            break
+        start = end
+    complete = failed == -1 and bool(wsframe_utf8_complete(&state))
+    streamed = _utf8_text(p, data.shape[0], chosen, True) if complete else None
+    try:
+        whole = _utf8_text(p, data.shape[0], chosen, False)
+    except _errors.InvalidUTF8:
+        whole = None
+    return failed, complete, streamed, whole
 
 
 def _mask_kernels():
@@ -875,7 +970,7 @@ cdef class MessageDecoder(_Reader):
                     _reserve(&self._message, length)
                     self._unmask(p, self._message.data, length)
                     p = self._message.data
-                self._events.append(_record(_TextMessage, (self._decode_text(p, length),)))
+                self._events.append(_record(_TextMessage, (_utf8_text(p, length, _utf8_kernel, False),)))
                 _clear(&self._message)
             return 0
         target = self._message_space(length)
@@ -909,13 +1004,15 @@ cdef class MessageDecoder(_Reader):
         """Account for ``length`` plain bytes just written at ``target``, the
         end of the open message; deliver the message if ``final``."""
         self._message.length += length
-        if self._message_opcode == 1 and not wsframe_utf8_validate(&self._utf8, target, length):
+        if self._message_opcode == 1 and not wsframe_utf8_validate(_utf8_kernel.validate, &self._utf8,
+                                                                   target, length):
             raise _errors.invalid_utf8("text message")
         if final:
             if self._message_opcode == 1:
                 if not wsframe_utf8_complete(&self._utf8):
                     raise _errors.invalid_utf8("text message")
-                message = _record(_TextMessage, (self._decode_text(self._message.data, self._message.length),))
+                text = _utf8_text(self._message.data, self._message.length, _utf8_kernel, True)
+                message = _record(_TextMessage, (text,))
                 _clear(&self._message)
             else:
                 message = _record(_BinaryMessage, (self._take_binary(),))
@@ -957,12 +1054,6 @@ cdef class MessageDecoder(_Reader):
         Py_XDECREF(self._binary)
         self._binary = NULL
         return message
-
-    cdef str _decode_text(self, const uint8_t *p, size_t length):
-        try:
-            return PyUnicode_DecodeUTF8(<const char *>p, <Py_ssize_t>length, NULL)
-        except UnicodeDecodeError:
-            raise _errors.invalid_utf8("text message") from None
 
     cdef int _on_control(self, int opcode, bytes payload) except -1:
         if opcode == 0x9:

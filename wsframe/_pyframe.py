@@ -23,6 +23,7 @@ from ._types import DEFAULT_MAX_SIZE, MAX_CONTROL_PAYLOAD_LENGTH, MAX_PAYLOAD_LE
 
 __all__ = [
     "MASK_KERNEL",
+    "UTF8_KERNEL",
     "FrameDecoder",
     "MessageDecoder",
     "encode_frame",
@@ -34,6 +35,9 @@ __all__ = [
 
 #: How this backend masks payloads; shown by ``python -m wsframe info``.
 MASK_KERNEL = "python (big-integer XOR under 1 KiB, strided bytes.translate above)"
+
+#: How this backend validates and decodes UTF-8; shown by ``python -m wsframe info``.
+UTF8_KERNEL = "python (the interpreter's strict UTF-8 codec)"
 
 #: A piece of payload handed between layers: bytes, a fresh bytearray, or a
 #: view of the caller's buffer that must be copied before it is kept.
