@@ -38,9 +38,11 @@ asan)
         venv/bin/python setup.py -q build_ext --inplace
     # Python itself is not instrumented: preload the runtimes, and leave leak
     # checking off (the interpreter keeps objects alive at exit by design).
+    # --capture=sys: pytest then captures Python's streams but not file
+    # descriptor 2, where a sanitizer writes the report of a run it aborts.
     LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
-    ASAN_OPTIONS=detect_leaks=0 \
-        venv/bin/python -m pytest -q -p no:cacheprovider tests
+    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        venv/bin/python -m pytest -q -p no:cacheprovider --capture=sys tests
     ;;
 valgrind)
     CFLAGS="-O1 -g" venv/bin/python setup.py -q build_ext --inplace

@@ -144,6 +144,8 @@ cdef str _utf8_text(const uint8_t *p, size_t length, const wsframe_utf8_kernel *
     cdef uint32_t max_char
     cdef size_t count
     cdef void *data
+    if length == 0:
+        return ""  # an empty message may have no buffer at all (p may be NULL)
     if not validated and not kernel.validate(p, length):
         raise _errors.invalid_utf8("text message")
     count = kernel.measure(p, length, &max_char)
