@@ -4,7 +4,10 @@ The input's bytes, as the payload of a text message split into fragments and
 fed in pieces, must be accepted by both backends exactly when CPython's
 strict UTF-8 codec accepts them (RFC 3629: no overlongs, no surrogates,
 nothing above U+10FFFF), with the same text; when rejected, both raise
-1007 from the same feed. Any other outcome is a crash.
+1007 from the same feed. The same bytes also go straight through every C
+UTF-8 kernel this CPU runs (validation in the same pieces, and the str built
+from them), which must agree with the portable one and with CPython. Any other
+outcome is a crash.
 
 Run with ``bash fuzz/run.sh`` or
 ``python fuzz/fuzz_utf8.py -max_total_time=60 fuzz/corpus/utf8``.
@@ -25,6 +28,7 @@ with atheris.instrument_imports():
 from wsframe import _cframe  # compiled: compared, not coverage-instrumented
 
 KEY = b"\x37\xfa\x21\x3d"
+UTF8_KERNELS = [name for name, runs in _cframe._utf8_kernels() if runs]
 
 
 def decode(module: Any, stream: bytes, cuts: List[int]) -> Tuple[Any, ...]:
@@ -57,9 +61,18 @@ def test_one_input(data: bytes) -> None:
     try:
         expected = payload.decode("utf-8")
     except UnicodeDecodeError:
+        expected = None
         assert c_result[0] == "invalid" and c_result[2] == 1007, c_result
     else:
         assert c_result[0] == "valid" and [event.data for event in c_result[1]] == [expected], c_result
+    kernel_cuts = [cut for cut in cuts if cut <= len(payload)]
+    portable = _cframe._utf8_with("scalar", payload, kernel_cuts)
+    assert portable[3] == expected, (portable, expected)
+    assert portable[2] == expected, (portable, expected)
+    for kernel in UTF8_KERNELS[1:]:
+        result = _cframe._utf8_with(kernel, payload, kernel_cuts)
+        if result != portable:
+            raise AssertionError(f"UTF-8 kernel {kernel} differs:\n{result!r}\nscalar: {portable!r}")
 
 
 def main() -> None:
