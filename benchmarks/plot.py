@@ -19,7 +19,7 @@ from bench_decode import STREAMS
 from report import render
 
 # wsframe in reds, each peer its own hue (compiled darker, pure Python
-# lighter), bounds in greys.
+# lighter), bounds and references in greys.
 COLOURS = {
     "wsframe-c": "#d62728",
     "wsframe-python": "#ff9896",
@@ -33,7 +33,7 @@ COLOURS = {
     "wsproto": "#9467bd",
     "wsaccel": "#8c564b",
     "memcpy-bound": "#7f7f7f",
-    "str-decode-bound": "#c7c7c7",
+    "cpython-utf8-decode": "#c7c7c7",
 }
 
 

@@ -51,6 +51,7 @@ _ALL_RSV = 0x70
 _CONTINUATION, _TEXT, _PING, _PONG = 0x0, 0x1, 0x9, 0xA
 _RSV1 = 0x40
 _new_header = tuple.__new__
+_SSIZE_MAX = sys.maxsize
 # The FrameHeader fields that a header's first byte sets: (fin, rsv1, rsv2,
 # rsv3, opcode), looked up rather than computed for every frame.
 _FIRST_BYTE_FIELDS = tuple(
@@ -366,10 +367,19 @@ def mask(data: object, key: object, offset: int = 0) -> bytes:
     ``data`` within the payload (only ``offset % 4`` matters), so a payload can
     be processed in chunks.
     """
-    if (type(data) is bytes and type(key) is bytes and len(key) == 4 and type(offset) is int
-            and 0 <= offset <= sys.maxsize):
-        # The common call, valid as given: skip the argument normalisation.
-        return bytes(_xor(data, key, offset & 3))
+    if ((type(data) is bytes or type(data) is bytearray) and type(key) is bytes and len(key) == 4
+            and type(offset) is int and 0 <= offset <= _SSIZE_MAX):
+        # The common calls, valid as given: skip the argument normalisation,
+        # and below a kilobyte the call into _xor too (a third of a 16-byte
+        # call's time).
+        length = len(data)
+        if length >= _TRANSLATE_THRESHOLD:
+            return bytes(_xor(data, key, offset & 3))
+        phase = offset & 3
+        if phase:
+            key = key[phase:] + key[:phase]
+        stream = (key * ((length >> 2) + 1))[:length]
+        return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(length, "little")
     offset = _ssize(offset)
     view = _byte_view(data, "mask", "data")
     key_bytes = _mask_key(key, "mask", "key")
