@@ -260,6 +260,19 @@ def test_trickled_message_stays_within_a_small_multiple_of_its_size(codec):
     assert peak < 4 * size, peak
 
 
+def test_c_builds_a_message_arriving_in_pieces_without_overshooting_its_size(c_codec):
+    # Grown by doubling alone, a 1 MiB message fed in 64 KiB pieces ended in a
+    # 2 MiB block, and glibc then gave that memory back to the kernel after
+    # every message: a fresh process decoded such a stream at 1.2 GB/s, not 13.
+    payload = os.urandom(1 << 20)
+    stream = frame(BINARY, payload)
+    pieces = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+    decoder = c_codec.MessageDecoder(max_message_size=None)
+    events, peak = peak_memory(lambda: [event for piece in pieces for event in decoder.feed(piece)])
+    assert events == [BinaryMessage(payload)]
+    assert peak < len(payload) + (64 << 10), peak
+
+
 MIXED_STREAM = (
     frame(TEXT, "première partie, ".encode(), fin=False)
     + frame(Opcode.PING, b"1")

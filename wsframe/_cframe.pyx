@@ -658,15 +658,31 @@ cdef struct _Buffer:
     size_t capacity
 
 
-cdef int _reserve(_Buffer *buffer, size_t extra) except -1:
+cdef inline size_t _grown_capacity(size_t capacity, size_t needed, size_t frame_end) noexcept nogil:
+    """A buffer's next capacity: double (at least ``needed``), so it grows
+    with the payload that actually arrived, never by what a header claims;
+    but no more than ``frame_end`` (0: not known), the size it will have when
+    the frame in progress ends, if it stops growing there. Overshooting that
+    costs a shrink at the end and, for a 1 MiB message, a 2 MiB block, which
+    made glibc give the memory back to the kernel after every message and
+    fault it in again: 1.2 GB/s instead of 13 GB/s for a stream of 1 MiB
+    messages in a fresh process (measured)."""
+    capacity = capacity * 2 if capacity else 256
+    if capacity < needed:
+        capacity = needed
+    if needed <= frame_end < capacity:
+        capacity = frame_end
+    return capacity
+
+
+cdef int _reserve(_Buffer *buffer, size_t extra, size_t frame_end) except -1:
+    """Room for ``extra`` more bytes in ``buffer``; see _grown_capacity."""
     cdef size_t needed = buffer.length + extra
     cdef size_t capacity
     cdef uint8_t *data
     if needed <= buffer.capacity:
         return 0
-    capacity = buffer.capacity * 2 if buffer.capacity else 256
-    if capacity < needed:
-        capacity = needed
+    capacity = _grown_capacity(buffer.capacity, needed, frame_end)
     data = <uint8_t *>PyMem_Realloc(buffer.data, capacity)
     if data == NULL:
         raise MemoryError()
@@ -787,6 +803,15 @@ cdef class _Reader:
                 return 0
             self._in_payload = False
 
+    cdef inline size_t _frame_end(self, size_t buffered) noexcept:
+        """The size a buffer now holding ``buffered`` bytes reaches when the
+        frame in progress ends, if its header tells the truth (0 if that
+        does not fit a size_t)."""
+        cdef uint64_t remaining = self._header.payload_length - self._received
+        if remaining > <uint64_t>(<size_t>-1 - buffered):
+            return 0
+        return buffered + <size_t>remaining
+
     cdef inline void _unmask(self, const uint8_t *source, uint8_t *target, size_t length) noexcept:
         if self._header.masked:
             wsframe_mask(source, target, length, self._header.mask_key, <size_t>(self._received & 3))
@@ -838,7 +863,7 @@ cdef class FrameDecoder(_Reader):
         elif frame_finished and self._payload.length == 0:
             self._emit(self._unmasked_bytes(p, length), True)
         else:
-            _reserve(&self._payload, length)
+            _reserve(&self._payload, length, self._frame_end(self._payload.length))
             self._unmask(p, self._payload.data + self._payload.length, length)
             self._payload.length += length
             if frame_finished:
@@ -948,7 +973,7 @@ cdef class MessageDecoder(_Reader):
             if frame_finished and self._control.length == 0:
                 payload = self._unmasked_bytes(p, length)
             else:
-                _reserve(&self._control, length)
+                _reserve(&self._control, length, self._frame_end(self._control.length))
                 self._unmask(p, self._control.data + self._control.length, length)
                 self._control.length += length
                 if not frame_finished:
@@ -969,13 +994,16 @@ cdef class MessageDecoder(_Reader):
                 self._events.append(_record(_BinaryMessage, (self._unmasked_bytes(p, length),)))
             else:
                 if self._header.masked:
-                    _reserve(&self._message, length)
+                    _reserve(&self._message, length, length)
                     self._unmask(p, self._message.data, length)
                     p = self._message.data
                 self._events.append(_record(_TextMessage, (_utf8_text(p, length, _utf8_kernel, False),)))
                 _clear(&self._message)
             return 0
-        target = self._message_space(length)
+        # Only a message's final frame says where the message ends; before
+        # it, capping at each frame's end would grow it frame by frame.
+        target = self._message_space(length, self._frame_end(self._message.length)
+                                     if self._header.first & 0x80 else 0)
         self._unmask(p, target, length)
         return self._append_plain(target, length, frame_finished and (self._header.first & 0x80))
 
@@ -987,19 +1015,20 @@ cdef class MessageDecoder(_Reader):
         room = None if self._max_message_size is None else self._message_limit - self._message.length
         inflated = self._inflater.inflate(self._unmasked_bytes(p, length), final, room, self._max_message_size)
         inflated_length = <size_t>PyBytes_GET_SIZE(inflated)
-        target = self._message_space(inflated_length)
+        target = self._message_space(inflated_length, 0)  # the header tells the compressed size only
         if inflated_length:
             memcpy(target, PyBytes_AS_STRING(inflated), inflated_length)
         return self._append_plain(target, inflated_length, final)
 
-    cdef uint8_t *_message_space(self, size_t length) except? NULL:
-        """Room for ``length`` more plain bytes at the end of the open message
-        (a message's first bytes also restart UTF-8 validation)."""
+    cdef uint8_t *_message_space(self, size_t length, size_t frame_end) except? NULL:
+        """Room for ``length`` more plain bytes at the end of the open message,
+        which will hold ``frame_end`` bytes (0: not known) when the frame in
+        progress ends (a message's first bytes also restart UTF-8 validation)."""
         if self._message.length == 0:
             wsframe_utf8_reset(&self._utf8)
         if self._message_opcode == 2:
-            return self._binary_space(length)
-        _reserve(&self._message, length)
+            return self._binary_space(length, frame_end)
+        _reserve(&self._message, length, frame_end)
         return self._message.data + self._message.length
 
     cdef int _append_plain(self, uint8_t *target, size_t length, bint final) except -1:
@@ -1023,24 +1052,22 @@ cdef class MessageDecoder(_Reader):
             self._message_opcode = 0
         return 0
 
-    cdef uint8_t *_binary_space(self, size_t length) except NULL:
+    cdef uint8_t *_binary_space(self, size_t length, size_t frame_end) except NULL:
         """Room for ``length`` more bytes at the end of the binary message.
 
         The message is unmasked straight into the bytes object it will be
-        delivered as, which grows geometrically as payload actually arrives
-        (never by what a header claims): no copy is made when it completes."""
+        delivered as, which grows as _grown_capacity says: no copy is made
+        when it completes."""
         cdef size_t needed = self._message.length + length
         cdef size_t capacity
         if self._binary == NULL:
-            capacity = needed if needed > 256 else 256
+            capacity = _grown_capacity(0, needed, frame_end)
             fresh = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>capacity)
             Py_INCREF(fresh)
             self._binary = <PyObject *>fresh
             self._binary_capacity = capacity
         elif needed > self._binary_capacity:
-            capacity = self._binary_capacity * 2
-            if capacity < needed:
-                capacity = needed
+            capacity = _grown_capacity(self._binary_capacity, needed, frame_end)
             # Allowed because the object is new and referenced only here; on
             # failure it is freed, _binary becomes NULL and MemoryError is raised.
             _PyBytes_Resize(&self._binary, <Py_ssize_t>capacity)
