@@ -51,7 +51,8 @@ _ALL_RSV = 0x70
 _CONTINUATION, _TEXT, _PING, _PONG = 0x0, 0x1, 0x9, 0xA
 _RSV1 = 0x40
 _new_header = tuple.__new__
-_SSIZE_MAX = sys.maxsize
+# An offset fits a C Py_ssize_t and is not negative when these bits are clear.
+_SSIZE_BITS = sys.maxsize.bit_length()
 # The FrameHeader fields that a header's first byte sets: (fin, rsv1, rsv2,
 # rsv3, opcode), looked up rather than computed for every frame.
 _FIRST_BYTE_FIELDS = tuple(
@@ -368,7 +369,7 @@ def mask(data: object, key: object, offset: int = 0) -> bytes:
     be processed in chunks.
     """
     if ((type(data) is bytes or type(data) is bytearray) and type(key) is bytes and len(key) == 4
-            and type(offset) is int and 0 <= offset <= _SSIZE_MAX):
+            and type(offset) is int and not offset >> _SSIZE_BITS):
         # The common calls, valid as given: skip the argument normalisation,
         # and below a kilobyte the call into _xor too (a third of a 16-byte
         # call's time).
