@@ -14,18 +14,33 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import pytest
 from peers import available, with_dropin
 
 KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
 CHUNK = 65536
-STREAMS = {"16 B": (16, 100_000), "1 KiB": (1024, 10_000), "1 MiB": (1 << 20, 100), "1 KiB text": (1024, 10_000)}
+STREAMS = {
+    "16 B": (16, 100_000),
+    "1 KiB": (1024, 10_000),
+    "1 MiB": (1 << 20, 100),
+    "1 KiB text": (1024, 10_000),
+    "1 KiB JSON text": (1024, 10_000),
+}
 
-# 1 KiB of mixed text: ASCII with 2-, 3- and 4-byte UTF-8 sequences.
-_TEXT_UNIT = "WebSocket frame, ünïcödé, 日本語テキスト, emoji 😀🎉. ".encode()
-MIXED_TEXT = (_TEXT_UNIT * (1024 // len(_TEXT_UNIT) + 1))[:1024].decode("utf-8", "ignore").encode()
+
+def _about_1_kib(unit: str) -> bytes:
+    """``unit`` repeated to 1024 bytes of UTF-8, less a character cut at the end."""
+    encoded = unit.encode()
+    return (encoded * (1024 // len(encoded) + 1))[:1024].decode("utf-8", "ignore").encode()
+
+
+# Mixed text: ASCII with 2-, 3- and 4-byte UTF-8 sequences throughout.
+MIXED_TEXT = _about_1_kib("WebSocket frame, ünïcödé, 日本語テキスト, emoji 😀🎉. ")
+# What most text messages are: JSON, mostly ASCII, the odd accent or emoji.
+JSON_TEXT = _about_1_kib('{"user": "Zoë", "room": "général", "text": "see you at 10 🎉", "id": 1234567, "ok": true},')
+TEXTS = {"1 KiB text": MIXED_TEXT, "1 KiB JSON text": JSON_TEXT}
 
 
 def masked_frame(payload: bytes, opcode: int = 2) -> bytes:
@@ -34,8 +49,10 @@ def masked_frame(payload: bytes, opcode: int = 2) -> bytes:
     return _pyframe.encode_frame(opcode, payload, mask=KEY)
 
 
-def chunks_of(frame_size: int, count: int, text: bool = False) -> List[bytes]:
-    frame = masked_frame(MIXED_TEXT, opcode=1) if text else masked_frame(os.urandom(frame_size))
+def chunks_of(frame_size: int, count: int, text: Optional[bytes] = None) -> List[bytes]:
+    """The stream, cut in chunks: ``count`` masked frames of ``text`` (a text
+    message) or, without it, of ``frame_size`` random bytes."""
+    frame = masked_frame(text, opcode=1) if text is not None else masked_frame(os.urandom(frame_size))
     stream = frame * count
     return [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
 
@@ -108,16 +125,18 @@ def copy_bound(chunks: List[bytes]) -> int:
     return 0
 
 
-_TEXT_PAYLOADS = [bytes(MIXED_TEXT) for _ in range(STREAMS["1 KiB text"][1])]
-
-
-def cpython_utf8_decode(chunks: List[bytes]) -> int:
+def cpython_utf8_decode(text: bytes, count: int) -> Callable[[List[bytes]], int]:
     """A reference for text streams: CPython's UTF-8 decoder alone turning the
     payloads, already unmasked and split, into str. It bounds every decoder
     that uses it; wsframe-c builds its str without it."""
-    for payload in _TEXT_PAYLOADS:
-        payload.decode("utf-8")
-    return 0
+    payloads = [bytes(text) for _ in range(count)]
+
+    def run(chunks: List[bytes]) -> int:
+        for payload in payloads:
+            payload.decode("utf-8")
+        return 0
+
+    return run
 
 
 def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
@@ -134,27 +153,28 @@ def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
     }
     found = available(candidates)
     found["memcpy-bound"] = copy_bound
-    found["cpython-utf8-decode"] = cpython_utf8_decode
     return found
 
 
 IMPLEMENTATIONS = implementations()
-DECODERS = [name for name in IMPLEMENTATIONS if name not in ("memcpy-bound", "cpython-utf8-decode")]
+DECODERS = [name for name in IMPLEMENTATIONS if name != "memcpy-bound"]
 _STREAM_CACHE: Dict[str, List[bytes]] = {}
 
 
 @pytest.mark.parametrize("stream", list(STREAMS))
-@pytest.mark.parametrize("name", sorted(IMPLEMENTATIONS))
+@pytest.mark.parametrize("name", sorted([*IMPLEMENTATIONS, "cpython-utf8-decode"]))
 def bench_decode(benchmark, name, stream):
     frame_size, count = STREAMS[stream]
-    if name == "cpython-utf8-decode" and not stream.endswith("text"):
+    text = TEXTS.get(stream)
+    if name == "cpython-utf8-decode" and text is None:
         pytest.skip("the UTF-8 decode reference applies to text streams only")
     if stream not in _STREAM_CACHE:
-        _STREAM_CACHE[stream] = chunks_of(frame_size, count, text=stream.endswith("text"))
+        _STREAM_CACHE[stream] = chunks_of(frame_size, count, text=text)
     chunks = _STREAM_CACHE[stream]
+    run = cpython_utf8_decode(text, count) if text and name == "cpython-utf8-decode" else IMPLEMENTATIONS[name]
     benchmark.group = f"decode {stream} frames"
     benchmark.extra_info["size"] = frame_size * count
     benchmark.extra_info["frames"] = count
-    messages = benchmark.pedantic(IMPLEMENTATIONS[name], args=(chunks,), rounds=5, warmup_rounds=1)
+    messages = benchmark.pedantic(run, args=(chunks,), rounds=5, warmup_rounds=1)
     if name in DECODERS:
         assert messages == count
