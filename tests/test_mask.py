@@ -173,6 +173,20 @@ class TestKernels:
                         assert c_codec._mask_with(kernel, view[:length], KEY, offset) == expected[:length], (
                             kernel, start, offset, length)
 
+    def test_large_payloads_at_every_destination_alignment_and_key_offset(self, c_codec, kernels):
+        # From 512 bytes the wide kernels first bring the destination to a
+        # vector boundary: every head length 0-63, with every key offset, from
+        # an aligned and an unaligned source.
+        backing = os.urandom(1 + 1100)
+        for kernel in kernels:
+            for source in (memoryview(backing)[:1100], memoryview(backing)[1:]):
+                for offset in range(4):
+                    expected = reference_mask(bytes(source), KEY, offset)
+                    for shift in range(64):
+                        for length in (511, 512, 577, 1100):
+                            assert c_codec._mask_with(kernel, source[:length], KEY, offset, shift) == (
+                                expected[:length]), (kernel, offset, shift, length)
+
     @pytest.mark.parametrize("size", [1023, 4097, 65536 + 63, (1 << 20) + 255])
     def test_large_payloads_with_tails(self, c_codec, kernels, size):
         data = os.urandom(size)

@@ -211,18 +211,21 @@ def _mask_kernels():
                  for i in range(WSFRAME_MASK_KERNEL_COUNT))
 
 
-def _mask_with(str kernel, const uint8_t[::1] data, bytes key, Py_ssize_t phase):
-    """Test hook: mask ``data`` with the named kernel, which must run on this CPU."""
+def _mask_with(str kernel, const uint8_t[::1] data, bytes key, Py_ssize_t phase, Py_ssize_t shift=0):
+    """Test hook: mask ``data`` with the named kernel, which must run on this
+    CPU, into a buffer ``shift`` (0-63) bytes further along than it would be."""
     cdef size_t i
+    cdef bytearray out
     for i in range(WSFRAME_MASK_KERNEL_COUNT):
         if wsframe_mask_kernels[i].name.decode() == kernel and wsframe_mask_kernel_supported(i):
-            if len(key) != 4 or phase < 0:
-                raise ValueError("a 4-byte key and a non-negative phase")
-            out = PyBytes_FromStringAndSize(NULL, data.shape[0])
+            if len(key) != 4 or phase < 0 or not 0 <= shift < 64:
+                raise ValueError("a 4-byte key, a non-negative phase and a shift of 0-63")
+            out = bytearray(data.shape[0] + 64)
             if data.shape[0]:
-                wsframe_mask_kernels[i].function(&data[0], <uint8_t *>PyBytes_AS_STRING(out), <size_t>data.shape[0],
-                                                 <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
-            return out
+                wsframe_mask_kernels[i].function(&data[0], <uint8_t *>PyByteArray_AS_STRING(out) + shift,
+                                                 <size_t>data.shape[0], <const uint8_t *>PyBytes_AS_STRING(key),
+                                                 <size_t>(phase & 3))
+            return bytes(out[shift : shift + data.shape[0]])
     raise ValueError(f"no kernel {kernel!r} runs here")
 
 # Opcode members by value; None marks a reserved opcode (RFC 6455 section 5.2).
