@@ -32,6 +32,9 @@ COLOURS = {
     "aiohttp": "#1f77b4",
     "wsproto": "#9467bd",
     "wsaccel": "#8c564b",
+    "picows": "#17becf",
+    "websockets+wsframe-dropin": "#bcbd22",
+    "wsproto+wsframe-dropin": "#c5b0d5",
     "memcpy-bound": "#7f7f7f",
     "cpython-utf8-decode": "#c7c7c7",
 }
@@ -60,7 +63,7 @@ def plot(run: dict, path: str) -> None:
             stream = bench["group"][len("decode ") : -len(" frames")]
             decode[stream][name] = bench["extra_info"]["frames"] / median
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 6))
     for name, points in sorted(mask.items()):
         points.sort()
         left.plot([p[0] for p in points], [p[1] / 1e9 for p in points], marker="o", label=name,
@@ -78,7 +81,7 @@ def plot(run: dict, path: str) -> None:
                   [decode[s].get(name, 0) / 1e6 for s in streams], width, label=name, color=COLOURS.get(name))
     right.set_xticks([i + 0.4 - width / 2 for i in range(len(streams))], streams)
     right.set(yscale="log", ylabel="million frames/s", title="decode, 64 KiB chunks, higher is better")
-    right.legend(fontsize=8, loc="upper right", ncol=2)
+    right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4)
     machine = run.get("machine_info", {})
     figure.suptitle(f"{machine.get('cpu', {}).get('brand_raw', '?')}, {machine.get('python_implementation', '')} "
                     f"{machine.get('python_version', '')}, {run.get('datetime', '')[:10]}", fontsize=9)
