@@ -2,8 +2,9 @@
 
 Streams of messages, one masked frame each, fed in 64 KiB chunks, as a
 server reads them from a socket: binary messages (100,000 frames of 16 B,
-10,000 of 1 KiB, 100 of 1 MiB) and 10,000 text messages of 1 KiB of mixed
-ASCII and multi-byte UTF-8, which every implementation validates. Every implementation runs its real receive path, message layer
+10,000 of 1 KiB, 100 of 1 MiB) and two streams of 10,000 text messages of
+1 KiB (mixed ASCII and multi-byte UTF-8; JSON), which every implementation
+validates. Every implementation runs its real receive path, message layer
 included; peers that are not installed are skipped. wsproto and websockets
 also run with wsframe's drop-in installed (``*+wsframe-dropin``). Run with
 ``pytest benchmarks --benchmark-only -k decode``.
