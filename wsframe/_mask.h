@@ -71,6 +71,26 @@ wsframe_mask_tail(const uint8_t *src, uint8_t *dst, size_t i, size_t n, const ui
     }
 }
 
+/* Mask the bytes before the destination reaches a multiple of `alignment`
+ * (a power of two) and move the buffers, the length and the key phase past
+ * them, for a vector kernel to go on with. Stores that straddle cache lines
+ * cost more than unaligned loads, and a bytes object's data sits 32 bytes
+ * into its block: without this, a 1 MiB copying mask with AVX-512 was 5%
+ * slower than memcpy (measured). */
+static inline void
+wsframe_mask_align(const uint8_t **src, uint8_t **dst, size_t *n, const uint8_t *key, size_t *phase,
+                   size_t alignment)
+{
+    uint8_t stream[8];
+    size_t head = (size_t)(-(uintptr_t)*dst) & (alignment - 1);
+    wsframe_key_stream(key, *phase, stream);
+    wsframe_mask_tail(*src, *dst, 0, head, stream);
+    *src += head;
+    *dst += head;
+    *n -= head;
+    *phase = (*phase + head) & 3;
+}
+
 /* Portable kernel: 64-bit words moved with memcpy (no alignment or aliasing
  * assumptions). Also the reference the SIMD kernels are tested against. */
 static void
@@ -121,14 +141,7 @@ wsframe_mask_avx2(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t *key
     size_t i = 0;
 
     if (n >= 512) {
-        /* The destination to a 32-byte boundary, as in the AVX-512 kernel. */
-        size_t head = (size_t)(-(uintptr_t)dst) & 31;
-        wsframe_key_stream(key, phase, stream);
-        wsframe_mask_tail(src, dst, 0, head, stream);
-        src += head;
-        dst += head;
-        n -= head;
-        phase = (phase + head) & 3;
+        wsframe_mask_align(&src, &dst, &n, key, &phase, 32);
     }
     wsframe_key_stream(key, phase, stream);
     memcpy(&key32, stream, 4);
@@ -164,17 +177,7 @@ wsframe_mask_avx512(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t *k
     size_t i = 0;
 
     if (n >= 512) {
-        /* Stores that straddle cache lines cost more than unaligned loads:
-         * bring the destination to a 64-byte boundary with the few bytes
-         * before it (a bytes object's data sits 32 bytes into its block).
-         * Measured: a 1 MiB copying mask 5% slower than memcpy without. */
-        size_t head = (size_t)(-(uintptr_t)dst) & 63;
-        wsframe_key_stream(key, phase, stream);
-        wsframe_mask_tail(src, dst, 0, head, stream);
-        src += head;
-        dst += head;
-        n -= head;
-        phase = (phase + head) & 3;
+        wsframe_mask_align(&src, &dst, &n, key, &phase, 64);
     }
     wsframe_key_stream(key, phase, stream);
     memcpy(&key32, stream, 4);
