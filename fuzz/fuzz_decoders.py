@@ -2,7 +2,9 @@
 
 For one input it runs, on the C extension and on the pure-Python twin:
 ``parse_header``, ``FrameDecoder`` (whole and chunked) and ``MessageDecoder``
-over the input cut into pieces at fuzzer-chosen places, and ``mask``. The
+over the input cut into pieces at fuzzer-chosen places (the events each
+feed returned or its error handed over, and where a close frame ended the
+stream), and ``mask``. The
 options (role, allowed RSV bits, limits) come from the input's first bytes.
 A crash is any exception other than ``ProtocolError`` (a bug in wsframe), or
 any difference between the backends' results or errors.
@@ -32,7 +34,7 @@ def outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Tuple[An
     try:
         return ("returned", function(*args, **kwargs))
     except ProtocolError as exc:
-        return ("raised", type(exc), exc.close_code, exc.reason)
+        return ("raised", type(exc), exc.close_code, exc.reason, exc.events)
 
 
 def feed_pieces(decoder: Any, stream: bytes, cuts: List[int]) -> List[Any]:
@@ -44,6 +46,7 @@ def feed_pieces(decoder: Any, stream: bytes, cuts: List[int]) -> List[Any]:
         if result[0] == "raised":
             break
         start = cut
+    results.append(("closed", decoder.closed, decoder.bytes_after_close))
     return results
 
 

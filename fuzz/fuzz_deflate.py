@@ -34,14 +34,17 @@ def decode(module: Any, stream: bytes, parameters: _deflate.DeflateParameters, c
     results: List[Tuple[Any, ...]] = []
     start = 0
     for cut in cuts + [len(stream)]:
+        error = None
         try:
             events = decoder.feed(stream[start:cut])
         except ProtocolError as exc:
-            results.append(("raised", type(exc), exc.close_code, exc.reason))
-            break
+            events, error = exc.events, exc
         for event in events:
             data = getattr(event, "data", b"")
             assert len(data) <= LIMIT, f"delivered {len(data)} bytes past the {LIMIT}-byte limit"
+        if error is not None:
+            results.append(("raised", type(error), error.close_code, error.reason, events))
+            break
         results.append(("returned", events))
         start = cut
     return results

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import random
 import sys
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 
@@ -23,11 +24,12 @@ def reference_mask(data: bytes, key: bytes, offset: int = 0) -> bytes:
 
 
 def outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Tuple[Any, ...]:
-    """What a call did, in a form two backends can be compared on."""
+    """What a call did, in a form two backends can be compared on: for a
+    protocol error, the events a decoder completed before it too."""
     try:
         return ("returned", function(*args, **kwargs))
     except wsframe.ProtocolError as exc:
-        return ("raised", type(exc), exc.close_code, exc.reason)
+        return ("raised", type(exc), exc.close_code, exc.reason, exc.events)
     except (TypeError, ValueError, OverflowError, BufferError) as exc:
         return ("raised", type(exc), str(exc))
 
@@ -56,6 +58,31 @@ def feed_in_pieces(decoder: Any, stream: bytes, cuts: Any) -> list:
         results.extend(decoder.feed(stream[start:cut]))
         start = cut
     return results
+
+
+def feed_until_error(decoder: Any, stream: bytes, cuts: Any) -> Tuple[list, Optional[wsframe.ProtocolError]]:
+    """Feed ``stream`` split at ``cuts`` as a server would: every event handed
+    over, by ``feed()`` or by the error's ``events``, and the error, if any."""
+    results: list = []
+    start = 0
+    for cut in sorted(set(cuts)) + [len(stream)]:
+        try:
+            results.extend(decoder.feed(stream[start:cut]))
+        except wsframe.ProtocolError as exc:
+            return results + exc.events, exc
+        start = cut
+    return results, None
+
+
+def splits(stream: bytes, seed: int = 0) -> List[List[int]]:
+    """Ways to cut ``stream`` into feeds: whole, one byte at a time, at
+    every single position, and random cuts."""
+    chooser = random.Random(seed)
+    ways: List[List[int]] = [[], list(range(1, len(stream)))]
+    ways += [[position] for position in range(1, len(stream))]
+    for _ in range(20):
+        ways.append(sorted(chooser.sample(range(1, len(stream)), chooser.randint(1, min(8, len(stream) - 1)))))
+    return ways
 
 
 def trickle(decoder: Any, stream: bytes) -> list:

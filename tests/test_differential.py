@@ -151,6 +151,9 @@ def frame_streams(draw, role):
     if draw(st.booleans()):
         close = draw(st.sampled_from([b"", b"\x03\xe8", b"\x0f\xa0"])) + draw(utf8_ish)
         frames.append(frame(8, close[:125], mask=masked))
+        # What follows a close frame is discarded unparsed, valid or not.
+        if draw(st.booleans()):
+            frames.append(draw(st.one_of(st.binary(max_size=30), st.just(frame(1, b"late", mask=masked)))))
     fault = draw(st.integers(0, 8))
     position = draw(st.integers(0, len(frames)))
     if fault == 1:
@@ -170,7 +173,9 @@ def frame_streams(draw, role):
 
 
 def run_decoder(decoder, stream, cuts):
-    """Each feed's result, until the first error, as comparable outcomes."""
+    """Each feed's result (an error with the events before it), until the
+    first error, as comparable outcomes; then whether the stream was closed
+    and what was discarded after the close."""
     results = []
     start = 0
     for cut in sorted(set(cuts)) + [len(stream)]:
@@ -180,6 +185,7 @@ def run_decoder(decoder, stream, cuts):
             results.append(outcome(decoder.feed, b"\x81\x80abcd"))  # a failed decoder stays failed
             break
         start = cut
+    results.append(("closed", decoder.closed, decoder.bytes_after_close))
     return results
 
 
@@ -208,6 +214,25 @@ def test_message_decoder_on_random_streams(c_codec, py_codec, case, cuts, max_me
     c_result = run_decoder(c_codec.MessageDecoder(**options, max_message_size=max_message_size), stream, cuts)
     py_result = run_decoder(py_codec.MessageDecoder(**options, max_message_size=max_message_size), stream, cuts)
     assert c_result == py_result
+
+
+def handed_over(decoder, stream, cuts):
+    from helpers import feed_until_error
+
+    events, error = feed_until_error(decoder, stream, cuts)
+    return events, None if error is None else (type(error), error.close_code, error.reason)
+
+
+@given(case=streams_and_options(), cuts=st.lists(st.integers(0, 3000), max_size=10),
+       max_message_size=st.sampled_from([None, 50, 400, 2**20]))
+def test_no_event_is_lost_to_the_cuts(codec, case, cuts, max_message_size):
+    """Events from feed() plus an error's events are the same, whole or cut
+    anywhere: an error never swallows what its feed completed before it."""
+    stream, options = case
+    assert handed_over(codec.MessageDecoder(**options, max_message_size=max_message_size), stream, cuts) == (
+        handed_over(codec.MessageDecoder(**options, max_message_size=max_message_size), stream, []))
+    assert handed_over(codec.FrameDecoder(**options), stream, cuts) == (
+        handed_over(codec.FrameDecoder(**options), stream, []))
 
 
 @given(stream=st.binary(max_size=64), cuts=st.lists(st.integers(0, 64), max_size=8), options=decoder_options)

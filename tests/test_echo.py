@@ -291,6 +291,51 @@ def test_messages_before_a_close_are_echoed_in_order(raw: RawClient) -> None:
     ]
 
 
+# Several frames in one sendall, so the server reads them in one chunk (and,
+# under load, in any cut): what arrived first is answered first.
+HELLO = frame(Opcode.TEXT, b"Hello")
+ECHOED_HELLO = (Opcode.TEXT, b"Hello")
+SEGMENT_CASES = {
+    "text, close, ping": (HELLO + frame(Opcode.CLOSE, b"\x03\xe8") + frame(Opcode.PING, b"late"),
+                          [ECHOED_HELLO, (Opcode.CLOSE, b"\x03\xe8")]),
+    "text, close, close": (HELLO + frame(Opcode.CLOSE, b"\x03\xe8") + frame(Opcode.CLOSE, b"\x03\xe9"),
+                           [ECHOED_HELLO, (Opcode.CLOSE, b"\x03\xe8")]),
+    "text, close 1001, text": (HELLO + frame(Opcode.CLOSE, b"\x03\xe9") + frame(Opcode.TEXT, b"late"),
+                               [ECHOED_HELLO, (Opcode.CLOSE, b"\x03\xe9")]),
+    "fragment, close, fragment": (frame(Opcode.TEXT, b"Hel", fin=False) + frame(Opcode.CLOSE, b"\x03\xe8")
+                                  + frame(Opcode.CONTINUATION, b"lo"), [(Opcode.CLOSE, b"\x03\xe8")]),
+    "text, RSV2 frame, ping": (HELLO + bytes([0xA1]) + frame(Opcode.TEXT, b"x")[1:] + frame(Opcode.PING, b""),
+                               [ECHOED_HELLO, (Opcode.CLOSE, 1002)]),
+    "text, reserved opcode, ping": (HELLO + frame(0x3, b"x") + frame(Opcode.PING, b""),
+                                    [ECHOED_HELLO, (Opcode.CLOSE, 1002)]),
+    "fragments, then a bad continuation": (
+        HELLO + frame(Opcode.TEXT, b"a", fin=False) + frame(Opcode.PING, b"1") + frame(Opcode.CONTINUATION, b"b")
+        + frame(Opcode.CONTINUATION, b"c"),
+        [ECHOED_HELLO, (Opcode.PONG, b"1"), (Opcode.TEXT, b"ab"), (Opcode.CLOSE, 1002)]),
+    "text, invalid UTF-8": (HELLO + frame(Opcode.TEXT, b"\xff"), [ECHOED_HELLO, (Opcode.CLOSE, 1007)]),
+}
+
+
+def replies(frames: List[wsframe.Frame]) -> list:
+    """What the server wrote back: (opcode, payload), a failure close as (CLOSE, its code)."""
+    rows = []
+    for reply in frames:
+        if reply.opcode == Opcode.CLOSE and len(reply.payload) > 2:
+            code = wsframe._close.parse_close_payload(reply.payload).code
+            rows.append((Opcode.CLOSE, code))
+        else:
+            rows.append((reply.opcode, reply.payload))
+    return rows
+
+
+@pytest.mark.parametrize("case", list(SEGMENT_CASES), ids=list(SEGMENT_CASES))
+def test_frames_in_one_segment_are_answered_in_order(raw: RawClient, case: str) -> None:
+    stream, expected = SEGMENT_CASES[case]
+    raw.upgrade()
+    raw.sock.sendall(stream)
+    assert replies(raw.read_until_closed()) == expected
+
+
 def test_request_and_frames_in_one_segment(echo_server: EchoServer) -> None:
     client = RawClient(echo_server)
     key = base64.b64encode(os.urandom(16)).decode()

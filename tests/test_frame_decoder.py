@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import feed_in_pieces, frame, peak_memory, trickle
+from helpers import feed_in_pieces, feed_until_error, frame, peak_memory, splits, trickle
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -175,3 +175,45 @@ class TestMemory:
         frames, peak = peak_memory(lambda: trickle(decoder, stream))
         assert [len(f.payload) for f in frames] == [size]
         assert peak < 4 * size, peak
+
+
+# --- A close frame ends the stream; an error hands over the frames before it.
+
+CLOSE_STREAM = frame(Opcode.TEXT, b"Hello") + frame(Opcode.CLOSE, b"\x03\xe8")
+AFTER_CLOSE = frame(Opcode.PING, b"late") + b"\xff" * 20
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
+def test_a_close_frame_ends_the_stream_at_every_split(codec, chunked):
+    stream = CLOSE_STREAM + AFTER_CLOSE
+    for cuts in splits(stream):
+        decoder = codec.FrameDecoder(chunked=chunked)
+        frames, error = feed_until_error(decoder, stream, cuts)
+        assert error is None
+        assert b"".join(f.payload for f in frames if f.opcode == Opcode.TEXT) == b"Hello"
+        assert frames[-1] == Frame(Opcode.CLOSE, b"\x03\xe8", True, False, False, False, True)
+        assert decoder.closed and decoder.bytes_after_close == len(AFTER_CLOSE), cuts
+    assert decoder.feed(frame(Opcode.TEXT, b"more")) == []
+    assert decoder.bytes_after_close == len(AFTER_CLOSE) + len(frame(Opcode.TEXT, b"more"))
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
+def test_an_error_hands_over_the_frames_before_it_at_every_split(codec, chunked):
+    payload = bytes(range(200))
+    stream = frame(Opcode.BINARY, payload, fin=False) + frame(Opcode.PING, b"p") + frame(0x3, b"x")
+    for cuts in splits(stream):
+        decoder = codec.FrameDecoder(chunked=chunked)
+        frames, error = feed_until_error(decoder, stream, cuts)
+        assert isinstance(error, ProtocolError) and error.close_code == 1002 and "0x3 is reserved" in error.reason
+        assert b"".join(f.payload for f in frames if f.opcode == Opcode.BINARY) == payload, cuts
+        assert frames[-1] == Frame(Opcode.PING, b"p", True, False, False, False, True)
+        assert not decoder.closed
+
+
+def test_chunked_pieces_of_the_failing_feed_are_handed_over(codec):
+    decoder = codec.FrameDecoder(chunked=True)
+    stream = frame(Opcode.BINARY, b"0123456789")
+    assert decoder.feed(stream[:8]) == [Frame(Opcode.BINARY, b"01", True, False, False, False, False)]
+    with pytest.raises(ProtocolError) as info:
+        decoder.feed(stream[8:] + b"\x8b")
+    assert info.value.events == [Frame(Opcode.BINARY, b"23456789", True, False, False, False, True)]

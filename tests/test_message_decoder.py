@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import feed_in_pieces, frame, peak_memory, trickle, viable_utf8_prefix
+from helpers import feed_in_pieces, feed_until_error, frame, peak_memory, splits, trickle, viable_utf8_prefix
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -139,10 +139,6 @@ class TestClose:
         reason = "😀" * 30 + "abc"  # 123 bytes
         assert codec.MessageDecoder().feed(frame(Opcode.CLOSE, b"\x03\xe8" + reason.encode())) == [Close(1000, reason)]
 
-    def test_frames_after_close_are_refused(self, codec):
-        decoder = codec.MessageDecoder()
-        assert decoder.feed(frame(Opcode.CLOSE, b"\x03\xe8")) == [Close(1000, "")]
-        expect_error(decoder, frame(Opcode.PING, b""), ProtocolError, 1002, "after the close frame")
 
 
 VALID_UTF8 = [
@@ -332,3 +328,134 @@ def test_many_fragmented_messages_leave_nothing_behind(codec):
     # 20,000 messages of 1,400 bytes went through; a leak of even one message
     # per feed would show, and one per message would be 28 MB.
     assert peak < 1 << 20, peak
+
+
+# --- No event is lost: a close frame ends the stream, an error hands over what came before it.
+
+
+def with_first_byte(data: bytes, bits: int) -> bytes:
+    """``data`` with ``bits`` set in its first byte (RSV bits, say)."""
+    return bytes([data[0] | bits]) + data[1:]
+
+
+HELLO = frame(TEXT, b"Hello")
+CLOSE_1000 = frame(Opcode.CLOSE, b"\x03\xe8")
+
+# stream up to and including the close frame, what follows it, the events
+CLOSE_CASES = {
+    "text, close, ping": (HELLO + CLOSE_1000, frame(Opcode.PING, b"late"), [TextMessage("Hello"), Close(1000, "")]),
+    "text, close, close": (HELLO + CLOSE_1000, frame(Opcode.CLOSE, b"\x03\xe9"),
+                           [TextMessage("Hello"), Close(1000, "")]),
+    "text, close, text": (HELLO + CLOSE_1000, frame(TEXT, b"late"), [TextMessage("Hello"), Close(1000, "")]),
+    "fragment, close, fragment": (frame(TEXT, b"Hel", fin=False) + frame(Opcode.CLOSE, b"\x0f\xa0bye"),
+                                  frame(CONT, b"lo"), [Close(4000, "bye")]),
+    "close without a code, then garbage": (frame(Opcode.CLOSE, b""), b"\xff" * 40, [Close(1005, "")]),
+    "close, then a frame that breaks every rule": (CLOSE_1000, frame(Opcode.BINARY, b"\xff", mask=False, rsv1=True),
+                                                   [Close(1000, "")]),
+}
+
+# stream, the events before the violation, the error's type, code and words
+VIOLATION_CASES = {
+    "text, RSV2 frame, ping": (HELLO + with_first_byte(frame(TEXT, b"x"), 0x20) + frame(Opcode.PING, b""),
+                               [TextMessage("Hello")], ProtocolError, 1002, "RSV2 bit is set"),
+    "text, reserved opcode, ping": (HELLO + frame(0x3, b"x") + frame(Opcode.PING, b""),
+                                    [TextMessage("Hello")], ProtocolError, 1002, "opcode 0x3 is reserved"),
+    "text, reserved control opcode": (HELLO + frame(0xB, b""), [TextMessage("Hello")], ProtocolError, 1002,
+                                      "opcode 0xb is reserved"),
+    "text, continuation with no message, ping": (HELLO + frame(CONT, b"x") + frame(Opcode.PING, b""),
+                                                 [TextMessage("Hello")], ProtocolError, 1002,
+                                                 "continuation frame arrived with no fragmented message"),
+    "fragments, then a new message before the last": (
+        HELLO + frame(TEXT, b"a", fin=False) + frame(Opcode.PING, b"1") + frame(CONT, b"b", fin=False)
+        + frame(BINARY, b"c"),
+        [TextMessage("Hello"), Ping(b"1")], ProtocolError, 1002, "BINARY frame arrived while a fragmented message"),
+    "fragment, ping, invalid UTF-8 continuation": (
+        frame(TEXT, b"ok", fin=False) + frame(Opcode.PING, b"p") + frame(CONT, b"\xff"),
+        [Ping(b"p")], InvalidUTF8, 1007, "text message is not valid UTF-8"),
+    "text, unmasked frame": (HELLO + frame(BINARY, b"x", mask=False), [TextMessage("Hello")], ProtocolError, 1002,
+                             "client frame is not masked"),
+    "text, frame over the limit (header only)": (
+        HELLO + bytes([0x82, 0xFF]) + (2 << 20).to_bytes(8, "big") + b"\x00" * 4,
+        [TextMessage("Hello")], PayloadTooBig, 1009, "over the limit of 1048576 bytes"),
+    "text, close with a code no peer may send": (HELLO + frame(Opcode.CLOSE, b"\x03\xed"), [TextMessage("Hello")],
+                                                 ProtocolError, 1002, "close code 1005 is not one a peer may send"),
+}
+
+
+class TestCloseEndsTheStream:
+    @pytest.mark.parametrize("case", list(CLOSE_CASES), ids=list(CLOSE_CASES))
+    def test_at_every_split(self, codec, case):
+        through_close, after, expected = CLOSE_CASES[case]
+        stream = through_close + after
+        for cuts in splits(stream):
+            decoder = codec.MessageDecoder()
+            events, error = feed_until_error(decoder, stream, cuts)
+            assert (events, error) == (expected, None), cuts
+            assert decoder.closed
+            assert decoder.bytes_after_close == len(after), cuts
+
+    def test_closed_only_once_the_close_frame_is_whole(self, codec):
+        decoder = codec.MessageDecoder()
+        assert not decoder.closed
+        assert decoder.feed(CLOSE_1000[:-1]) == []
+        assert not decoder.closed and decoder.bytes_after_close == 0
+        assert decoder.feed(CLOSE_1000[-1:]) == [Close(1000, "")]
+        assert decoder.closed and decoder.bytes_after_close == 0
+
+    def test_feeds_after_the_close_return_nothing_and_are_counted(self, codec):
+        decoder = codec.MessageDecoder()
+        assert decoder.feed(CLOSE_1000 + b"abc") == [Close(1000, "")]
+        assert decoder.feed(frame(TEXT, b"Hello")) == []
+        assert decoder.feed(bytearray(b"\xff\xff")) == []
+        assert decoder.feed(b"") == []
+        assert decoder.bytes_after_close == 3 + len(frame(TEXT, b"Hello")) + 2
+        # The caller's mistakes are still the caller's: not a buffer is a TypeError.
+        with pytest.raises(TypeError, match="bytes-like"):
+            decoder.feed("text")
+
+    def test_a_malformed_close_is_an_error_not_an_end(self, codec):
+        decoder = codec.MessageDecoder()
+        expect_error(decoder, frame(Opcode.CLOSE, b"\x03") + frame(TEXT, b"x"), ProtocolError, 1002, "1 byte")
+        assert not decoder.closed
+
+
+class TestErrorsHandOverEarlierEvents:
+    @pytest.mark.parametrize("case", list(VIOLATION_CASES), ids=list(VIOLATION_CASES))
+    def test_at_every_split(self, codec, case):
+        stream, expected, error_type, close_code, words = VIOLATION_CASES[case]
+        for cuts in splits(stream):
+            decoder = codec.MessageDecoder()
+            events, error = feed_until_error(decoder, stream, cuts)
+            assert events == expected, cuts
+            assert type(error) is error_type and error.close_code == close_code, (cuts, error)
+            assert words in error.reason
+            assert not decoder.closed
+            # The decoder stays failed, and hands over nothing twice.
+            with pytest.raises(error_type) as again:
+                decoder.feed(frame(Opcode.PING, b""))
+            assert again.value.events == [] and again.value.reason == error.reason
+
+    def test_events_are_only_those_of_the_failing_feed(self, codec):
+        decoder = codec.MessageDecoder()
+        assert decoder.feed(HELLO) == [TextMessage("Hello")]
+        error = expect_error(decoder, frame(Opcode.PONG, b"1") + frame(0x3, b""), ProtocolError, 1002, "reserved")
+        assert error.events == [Pong(b"1")]
+
+    def test_an_error_at_the_first_frame_has_no_events(self, codec):
+        error = expect_error(codec.MessageDecoder(), frame(0x3, b"") + HELLO, ProtocolError, 1002, "reserved")
+        assert error.events == []
+
+    def test_compressed_messages_before_corrupt_deflate_are_handed_over(self, codec):
+        from wsframe import Deflater, negotiate_deflate
+
+        _, parameters = negotiate_deflate("permessage-deflate")
+        deflater = Deflater(parameters, Role.CLIENT)
+        stream = (frame(TEXT, deflater.compress(b"first"), rsv1=True) + frame(BINARY, b"plain")
+                  + frame(BINARY, b"\xff\xff\xff\xff", rsv1=True))
+        for cuts in splits(stream):
+            events, error = feed_until_error(codec.MessageDecoder(deflate=parameters), stream, cuts)
+            assert events == [TextMessage("first"), BinaryMessage(b"plain")], cuts
+            assert error is not None and error.close_code == 1002 and "deflate" in error.reason
+
+    def test_errors_not_from_a_decoder_carry_no_events(self):
+        assert ProtocolError("why").events == [] and InvalidUTF8("why").events == []

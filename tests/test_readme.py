@@ -31,6 +31,8 @@ def test_streaming_example():
         "send": sent.append,
     }
     exec(compile(python_blocks()[1], "README.md", "exec"), namespace)
+    # The message before the violation reaches the loop; then the failure is sent.
+    assert namespace["events"] == [wsframe.TextMessage("hi")]
     assert sent == [b"\x88\x3b\x03\xea" + b"client frame is not masked; clients must mask every frame"]
 
 

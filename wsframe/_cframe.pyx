@@ -710,7 +710,8 @@ cdef class _Reader:
     ``feed`` walks the bytes: a header (kept in ``_partial`` while incomplete,
     at most 14 bytes), then its payload, handed to ``_on_payload`` piece by
     piece as it arrives, still masked. Nothing else is kept, so memory never
-    grows with a length the peer only claimed.
+    grows with a length the peer only claimed. A close frame ends the
+    stream: what follows it is counted, not parsed.
     """
 
     cdef bint _reader_is_server
@@ -725,6 +726,18 @@ cdef class _Reader:
     cdef object _error
     cdef list _events
     cdef bint _feeding              # a feed() is running (a guard against concurrent use)
+    cdef bint _closed               # a close frame ended the stream
+    cdef uint64_t _bytes_after_close
+
+    @property
+    def closed(self):
+        """Whether a close frame has ended the stream (RFC 6455 section 5.5.1)."""
+        return self._closed
+
+    @property
+    def bytes_after_close(self):
+        """How many bytes arrived after the close frame and were discarded."""
+        return self._bytes_after_close
 
     cdef int _init_reader(self, str function, object role, object allowed_rsv,
                           object max_frame_size) except -1:
@@ -752,12 +765,23 @@ cdef class _Reader:
             if self._error is not None:
                 raise _errors.decoder_failed(self._error)
             release = _read_view(data, &view, &p, &size, "feed")
-            events = self._events = []
+            events = []
+            if self._closed:
+                # RFC 6455 section 1.4: after a close frame, "a peer discards
+                # any further data received".
+                self._bytes_after_close += <uint64_t>size
+                if release:
+                    PyBuffer_Release(&view)
+                return events
+            self._events = events
             try:
                 self._consume(p, size)
             except BaseException as exc:
                 # RFC 6455 section 7.1.7: the connection is failed; no
-                # half-parsed state may be used again.
+                # half-parsed state may be used again. What this chunk
+                # completed before the violation goes with the error.
+                if isinstance(exc, _errors.ProtocolError):
+                    exc.events = events
                 self._error = exc
                 raise
             finally:
@@ -807,6 +831,11 @@ cdef class _Reader:
             if self._received < self._header.payload_length:
                 return 0
             self._in_payload = False
+            if self._header.opcode == 0x8:
+                # The close frame is the last one (sections 1.4, 5.5.1).
+                self._closed = True
+                self._bytes_after_close = <uint64_t>(size - position)
+                return 0
 
     cdef inline size_t _frame_end(self, size_t buffered) noexcept:
         """The size a buffer now holding ``buffered`` bytes reaches when the
@@ -843,8 +872,13 @@ cdef class FrameDecoder(_Reader):
     :func:`parse_header` does, with ``role`` and ``allowed_rsv``; a payload over
     ``max_frame_size`` (``None``: no limit) is refused from its header (1009).
     With ``chunked=True``, data frame payloads are delivered piece by piece as
-    they arrive, so a large frame needs no buffer of its size. After an error,
-    every later ``feed`` raises it again.
+    they arrive, so a large frame needs no buffer of its size.
+
+    A violation raises :class:`ProtocolError`, whose ``events`` are the frames
+    that ``feed`` completed before it; every later ``feed`` raises it again.
+    A close frame ends the stream (RFC 6455 section 1.4): it is returned,
+    ``closed`` becomes true, and every byte after it is discarded unparsed
+    and counted in ``bytes_after_close``.
     """
 
     cdef bint _chunked
@@ -894,12 +928,19 @@ cdef class MessageDecoder(_Reader):
     frames between fragments are delivered at once. Enforced, each as a
     :class:`ProtocolError` with its close code: everything
     :class:`FrameDecoder` enforces; a continuation with no message open, or a
-    new message while one is open, and any frame after a close frame: 1002; a
-    message over ``max_message_size``, from the header that would exceed it:
-    1009; text that is not UTF-8, at the first byte that cannot be valid, as
-    soon as it arrives: 1007 (section 8.1); a close frame with a 1-byte
-    payload or a code a peer may not send: 1002, or a reason that is not
-    UTF-8: 1007. After an error, every later ``feed`` raises it again.
+    new message while one is open: 1002; a message over
+    ``max_message_size``, from the header that would exceed it: 1009; text
+    that is not UTF-8, at the first byte that cannot be valid, as soon as it
+    arrives: 1007 (section 8.1); a close frame with a 1-byte payload or a
+    code a peer may not send: 1002, or a reason that is not UTF-8: 1007.
+
+    No completed event is lost to an error: the :class:`ProtocolError`'s
+    ``events`` are what ``feed`` completed before the violation. Handle them,
+    then fail the connection; every later ``feed`` raises the error again.
+    A close frame ends the stream (RFC 6455 section 1.4): its :class:`Close`
+    is returned, ``closed`` becomes true, and every byte after it (a message
+    left open included) is discarded unparsed and counted in
+    ``bytes_after_close``, so the close handshake can finish.
 
     ``deflate``, the parameters negotiated for permessage-deflate (RFC 7692),
     turns on decompression: RSV1 on a message's first frame marks it
@@ -921,7 +962,6 @@ cdef class MessageDecoder(_Reader):
     cdef size_t _binary_capacity
     cdef _Buffer _control           # a control frame's payload while it arrives
     cdef wsframe_utf8_state _utf8
-    cdef bint _closed
     cdef object _inflater           # wsframe._deflate._Inflater with permessage-deflate, else None
     cdef bint _compressed           # the open message is compressed (RSV1 on its first frame)
 
@@ -945,8 +985,6 @@ cdef class MessageDecoder(_Reader):
         # RFC 7692 section 6: with permessage-deflate, RSV1 marks a compressed
         # message on its first frame, and nowhere else.
         cdef bint rsv1 = (self._header.first & 0x40) != 0 and self._inflater is not None
-        if self._closed:
-            raise _errors.frame_after_close()
         if opcode & 0x8:
             if rsv1:
                 raise _errors.rsv1_on_control(opcode)
@@ -1096,5 +1134,4 @@ cdef class MessageDecoder(_Reader):
             self._events.append(_record(_Pong, (payload,)))
         else:
             self._events.append(parse_close_payload(payload))
-            self._closed = True
         return 0

@@ -117,15 +117,16 @@ async def _echo(
             continue
         if not data:
             return  # TCP closed without a close frame: 1006, nothing to send.
+        failure: Optional[ProtocolError] = None
         try:
             events = decoder.feed(data)
         except ProtocolError as error:
-            # _Fail the WebSocket Connection_ (section 7.1.7): say why, then
-            # close TCP without waiting for the client.
-            logger.info("failing connection: %d %s", error.close_code, error.reason)
-            writer.write(_close_frame(error.close_code, error.reason))
-            return
+            # The peer sent what the chunk completed before the violation
+            # first: answer it, then fail the connection.
+            events, failure = error.events, error
         for event in events:
+            if closing and not isinstance(event, Close):
+                continue  # nothing may follow our close frame (section 5.5.1)
             if isinstance(event, TextMessage):
                 writer.write(_data_frame(Opcode.TEXT, event.data.encode("utf-8"), deflater))
             elif isinstance(event, BinaryMessage):
@@ -139,6 +140,13 @@ async def _echo(
                 if not closing:
                     writer.write(_close_frame(event.code))
                 return
+        if failure is not None:
+            # _Fail the WebSocket Connection_ (section 7.1.7): say why, then
+            # close TCP without waiting for the client.
+            logger.info("failing connection: %d %s", failure.close_code, failure.reason)
+            if not closing:
+                writer.write(_close_frame(failure.close_code, failure.reason))
+            return
         # Backpressure: a client that does not read stops being read.
         await writer.drain()
 

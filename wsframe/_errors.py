@@ -7,6 +7,8 @@ reason fits in a close frame: 123 bytes of UTF-8 (RFC 6455 section 5.5.1).
 
 from __future__ import annotations
 
+from typing import Any, List
+
 from ._types import CloseCode, Opcode, Rsv
 
 __all__ = ["InvalidUTF8", "PayloadTooBig", "ProtocolError"]
@@ -17,15 +19,25 @@ class ProtocolError(Exception):
 
     ``close_code`` is the status code to send in the close frame and ``reason``
     says why, in words short enough to send as the close reason.
+
+    ``events`` holds what the failing ``feed()`` completed before the
+    violation, in order: the events (:class:`MessageDecoder`) or frames
+    (:class:`FrameDecoder`) it would have returned had the stream stopped
+    there. The peer sent them first, so handle them, then fail the
+    connection: section 7.1.7 fails it at the offending frame, not before.
+    It is empty when the error came from anything but a decoder's ``feed()``.
     """
 
     close_code: CloseCode
     reason: str
+    #: What the failing ``feed()`` completed before the violation.
+    events: List[Any]
 
     def __init__(self, reason: str, close_code: int = CloseCode.PROTOCOL_ERROR) -> None:
         super().__init__(reason, close_code)
         self.reason = reason
         self.close_code = CloseCode(close_code)
+        self.events = []
 
     def __str__(self) -> str:
         return f"{self.reason} (close code {int(self.close_code)}, {self.close_code.name})"
@@ -143,10 +155,6 @@ def close_payload_one_byte() -> ProtocolError:
 
 def bad_close_code(code: int) -> ProtocolError:
     return ProtocolError(f"close code {code} is not one a peer may send")
-
-
-def frame_after_close() -> ProtocolError:
-    return ProtocolError("frame arrived after the close frame")
 
 
 def decoder_failed(previous: BaseException) -> BaseException:

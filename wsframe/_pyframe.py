@@ -48,7 +48,7 @@ _OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in 
 _ALL_RSV = 0x70
 # Opcodes the decoders compare against on every frame, as plain ints: an
 # Opcode member looked up on its class costs 60 ns a time on CPython 3.11.
-_CONTINUATION, _TEXT, _PING, _PONG = 0x0, 0x1, 0x9, 0xA
+_CONTINUATION, _TEXT, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x8, 0x9, 0xA
 _RSV1 = 0x40
 _new_header = tuple.__new__
 # An offset fits a C Py_ssize_t and is not negative when these bits are clear.
@@ -428,6 +428,7 @@ class _Reader:
     at most 14 bytes), then its payload, handed to ``_on_payload`` piece by
     piece as it arrives, still masked. Nothing else is kept, so memory never
     grows with a length the peer only claimed. Subclasses append to ``_events``.
+    A close frame ends the stream: what follows it is counted, not parsed.
     """
 
     def __init__(self, function: str, role: object, allowed_rsv: object, max_frame_size: object) -> None:
@@ -441,6 +442,18 @@ class _Reader:
         self._error: Optional[BaseException] = None
         self._events: list = []  # type: ignore[type-arg]
         self._feeding = threading.Lock()  # held while a feed() runs
+        self._closed = False
+        self._bytes_after_close = 0
+
+    @property
+    def closed(self) -> bool:
+        """Whether a close frame has ended the stream (RFC 6455 section 5.5.1)."""
+        return self._closed
+
+    @property
+    def bytes_after_close(self) -> int:
+        """How many bytes arrived after the close frame and were discarded."""
+        return self._bytes_after_close
 
     def feed(self, data: object) -> list:  # type: ignore[type-arg]
         # Another thread may call feed() on this decoder while this one runs
@@ -453,12 +466,20 @@ class _Reader:
                 raise _errors.decoder_failed(self._error)
             view = _byte_view(data, "feed", "data")
             events: list = []  # type: ignore[type-arg]
+            if self._closed:
+                # RFC 6455 section 1.4: after a close frame, "a peer discards
+                # any further data received".
+                self._bytes_after_close += len(view)
+                return events
             self._events = events
             try:
                 self._consume(view)
             except BaseException as exc:
                 # RFC 6455 section 7.1.7: the connection is failed; no
-                # half-parsed state may be used again.
+                # half-parsed state may be used again. What this chunk
+                # completed before the violation goes with the error.
+                if isinstance(exc, _errors.ProtocolError):
+                    exc.events = events
                 self._error = exc
                 raise
             return events
@@ -511,6 +532,11 @@ class _Reader:
             if self._received < header.payload_length:
                 return
             self._header = None
+            if header.opcode == _CLOSE:
+                # The close frame is the last one (sections 1.4, 5.5.1).
+                self._closed = True
+                self._bytes_after_close = size - position
+                return
 
     def _on_header(self, header: FrameHeader) -> None:
         raise NotImplementedError
@@ -550,8 +576,13 @@ class FrameDecoder(_Reader):
     :func:`parse_header` does, with ``role`` and ``allowed_rsv``; a payload over
     ``max_frame_size`` (``None``: no limit) is refused from its header (1009).
     With ``chunked=True``, data frame payloads are delivered piece by piece as
-    they arrive, so a large frame needs no buffer of its size. After an error,
-    every later ``feed`` raises it again.
+    they arrive, so a large frame needs no buffer of its size.
+
+    A violation raises :class:`ProtocolError`, whose ``events`` are the frames
+    that ``feed`` completed before it; every later ``feed`` raises it again.
+    A close frame ends the stream (RFC 6455 section 1.4): it is returned,
+    ``closed`` becomes true, and every byte after it is discarded unparsed
+    and counted in ``bytes_after_close``.
     """
 
     def __init__(
@@ -601,12 +632,19 @@ class MessageDecoder(_Reader):
     frames between fragments are delivered at once. Enforced, each as a
     :class:`ProtocolError` with its close code: everything
     :class:`FrameDecoder` enforces; a continuation with no message open, or a
-    new message while one is open, and any frame after a close frame: 1002; a
-    message over ``max_message_size``, from the header that would exceed it:
-    1009; text that is not UTF-8, at the first byte that cannot be valid, as
-    soon as it arrives: 1007 (section 8.1); a close frame with a 1-byte
-    payload or a code a peer may not send: 1002, or a reason that is not
-    UTF-8: 1007. After an error, every later ``feed`` raises it again.
+    new message while one is open: 1002; a message over
+    ``max_message_size``, from the header that would exceed it: 1009; text
+    that is not UTF-8, at the first byte that cannot be valid, as soon as it
+    arrives: 1007 (section 8.1); a close frame with a 1-byte payload or a
+    code a peer may not send: 1002, or a reason that is not UTF-8: 1007.
+
+    No completed event is lost to an error: the :class:`ProtocolError`'s
+    ``events`` are what ``feed`` completed before the violation. Handle them,
+    then fail the connection; every later ``feed`` raises the error again.
+    A close frame ends the stream (RFC 6455 section 1.4): its :class:`Close`
+    is returned, ``closed`` becomes true, and every byte after it (a message
+    left open included) is discarded unparsed and counted in
+    ``bytes_after_close``, so the close handshake can finish.
 
     ``deflate``, the parameters negotiated for permessage-deflate (RFC 7692),
     turns on decompression: RSV1 on a message's first frame marks it
@@ -641,14 +679,11 @@ class MessageDecoder(_Reader):
         self._text: List[str] = []
         self._utf8 = _Utf8Decoder()
         self._control = bytearray()
-        self._closed = False
 
     def feed(self, data: object) -> List[Event]:
         return super().feed(data)
 
     def _on_header(self, header: FrameHeader) -> None:
-        if self._closed:
-            raise _errors.frame_after_close()
         opcode = header.opcode
         # RFC 7692 section 6: with permessage-deflate, RSV1 marks a compressed
         # message on its first frame, and nowhere else.
@@ -747,7 +782,6 @@ class MessageDecoder(_Reader):
             self._events.append(_new_header(Pong, (payload,)))
         else:
             self._events.append(parse_close_payload(payload))
-            self._closed = True
 
 
 class _Utf8Decoder:
