@@ -65,11 +65,13 @@ class RawClient:
         assert f"Sec-WebSocket-Accept: {accept_key(self.key)}".encode() in head
 
     def read_until_closed(self) -> List[wsframe.Frame]:
-        """Every frame the server sends until it closes TCP (which it must)."""
+        """Every frame the server sends until it closes TCP (which it must);
+        it may send nothing after its close frame (RFC 6455 section 5.5.1)."""
         frames = list(self.decoder.feed(self.rest))
         while True:
             data = self.sock.recv(65536)
             if not data:
+                assert self.decoder.bytes_after_close == 0, "the server sent bytes after its close frame"
                 return frames
             frames.extend(self.decoder.feed(data))
 
@@ -358,6 +360,20 @@ def test_idle_connection_is_closed_by_the_server(start_echo_server: object) -> N
     [close] = client.read_frames(1)
     assert wsframe._close.parse_close_payload(close.payload) == wsframe.Close(1000, "idle timeout")
     client.sock.sendall(frame(Opcode.CLOSE, close.payload))
+    assert client.read_until_closed() == []
+    client.close()
+
+
+def test_nothing_follows_the_servers_own_close(start_echo_server: object) -> None:
+    # Section 5.5.1: after sending a close frame, no more data frames. A
+    # client that keeps talking before it answers gets no echo.
+    server = start_echo_server("--idle-timeout", "0.5")  # type: ignore[operator]
+    client = RawClient(server)
+    client.upgrade()
+    [close] = client.read_frames(1)
+    assert wsframe._close.parse_close_payload(close.payload).reason == "idle timeout"
+    client.sock.sendall(frame(Opcode.TEXT, b"still here") + frame(Opcode.PING, b"?")
+                       + frame(Opcode.CLOSE, close.payload))
     assert client.read_until_closed() == []
     client.close()
 
