@@ -1,29 +1,46 @@
 """Masking and decoding from several threads at once give the same results as
-from one: the extension shares no mutable state between calls or objects."""
+from one: the extension shares no mutable state between calls or objects.
+
+On a free-threaded CPython (3.13t, 3.14t) these threads really run at once:
+the extension declares itself safe without the GIL, and
+``tools/prove_freethreading.sh`` runs this file there (under ThreadSanitizer
+too) with more threads and rounds.
+"""
 
 from __future__ import annotations
 
 import os
+import random
+import subprocess
+import sys
+import sysconfig
 import threading
 
+import pytest
 from helpers import frame, reference_mask
 
-from wsframe import BinaryMessage, Opcode, TextMessage
+import wsframe
+from wsframe import BinaryMessage, Opcode, Role, TextMessage
 
 KEY = b"\x37\xfa\x21\x3d"
-THREADS = 4
+THREADS = int(os.environ.get("WSFRAME_STRESS_THREADS", "4"))
+ROUNDS = int(os.environ.get("WSFRAME_STRESS_ROUNDS", "1"))
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
-def run_in_threads(work) -> list:
+def run_in_threads(work, threads: int = THREADS) -> list:
     errors: list = []
+    # Every thread starts its work at the same moment, to overlap them as much as possible.
+    start = threading.Barrier(threads)
 
     def guarded(index: int) -> None:
         try:
+            start.wait()
             work(index)
         except BaseException as exc:  # reported to the test below
             errors.append(exc)
 
-    threads = [threading.Thread(target=guarded, args=(index,)) for index in range(THREADS)]
+    threads = [threading.Thread(target=guarded, args=(index,)) for index in range(threads)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -57,7 +74,7 @@ def test_decoding_from_several_threads(codec):
     ]
 
     def work(index: int) -> None:
-        for _ in range(20):
+        for _ in range(20 * ROUNDS):
             decoder = codec.MessageDecoder()
             events = []
             for offset in range(0, len(streams[index]), 4096):
@@ -94,3 +111,98 @@ def test_feed_refuses_a_second_feed_while_one_runs(codec, monkeypatch):
     # The refused call changed nothing: the decoder goes on.
     monkeypatch.undo()
     assert decoder.feed(frame(wsframe.Opcode.TEXT, b"after")) == [wsframe.TextMessage("after")]
+
+
+def test_one_decoder_shared_by_threads_feeds_one_at_a_time(codec):
+    # Threads that share a decoder (a bug in the caller) each either feed or
+    # are refused with RuntimeError; none corrupts it. Every accepted feed is
+    # one whole frame, so the events are exactly one per accepted feed.
+    decoder = codec.MessageDecoder(max_message_size=None, max_frame_size=None)
+    messages = [frame(Opcode.BINARY, bytes([index]) * (index * 997 % 70_000)) for index in range(THREADS)]
+    accepted = [0] * THREADS
+    events: list = []
+    refusals: list = []
+
+    def work(index: int) -> None:
+        for _ in range(200 * ROUNDS):
+            try:
+                delivered = decoder.feed(messages[index])
+            except RuntimeError as exc:
+                refusals.append(str(exc))
+                continue
+            accepted[index] += 1
+            events.extend(delivered)
+            assert not decoder.closed and decoder.bytes_after_close == 0
+
+    assert run_in_threads(work) == []
+    assert all("while another feed() on the same decoder is running" in refusal for refusal in refusals)
+    assert sorted(events, key=lambda event: event.data[:1]) == [
+        BinaryMessage(bytes([index]) * (index * 997 % 70_000)) for index in range(THREADS) for _ in range(accepted[index])]
+
+
+def test_closing_and_polling_from_other_threads(codec):
+    # One thread feeds up to and past a close frame; others poll the close
+    # state meanwhile. They see it go from open to closed exactly once.
+    stream = frame(Opcode.TEXT, b"x" * 1000) * 200 + frame(Opcode.CLOSE, b"\x03\xe8") + b"after"
+
+    for _ in range(5 * ROUNDS):
+        decoder = codec.MessageDecoder()
+        fed = threading.Event()
+        seen: list = []
+
+        def work(index: int) -> None:
+            if index == 0:
+                try:
+                    for offset in range(0, len(stream), 1000):
+                        decoder.feed(stream[offset : offset + 1000])
+                finally:
+                    fed.set()
+                return
+            def observe() -> tuple:
+                # The count first: the stream is closed before anything is counted after the close.
+                after = decoder.bytes_after_close
+                return decoder.closed, after
+
+            observed = [observe()]
+            while not observed[-1][0] and not fed.is_set():
+                observed.append(observe())
+            observed.append(observe())
+            seen.append(observed)
+
+        assert run_in_threads(work) == []
+        assert len(seen) == THREADS - 1
+        for observed in seen:
+            first_closed = [closed for closed, _ in observed].index(True)
+            assert all(state == (False, 0) for state in observed[:first_closed])
+            after_close = [after for closed, after in observed[first_closed:] if closed]
+            assert len(after_close) == len(observed) - first_closed
+            assert after_close == sorted(after_close) and after_close[-1] == 5
+        assert decoder.bytes_after_close == 5
+
+
+def test_encoding_and_masking_with_fresh_keys_from_many_threads(codec):
+    # Each thread draws keys from its own pool: frames encoded concurrently
+    # with mask=True unmask to their payloads, whatever the interleaving.
+    payloads = [os.urandom(random.Random(index).randrange(1, 3000)) for index in range(THREADS)]
+
+    def work(index: int) -> None:
+        decoder = codec.FrameDecoder(Role.SERVER, max_frame_size=None)
+        for _ in range(500 * ROUNDS):
+            encoded = codec.encode_frame(Opcode.BINARY, payloads[index], mask=True)
+            [decoded] = decoder.feed(encoded)
+            assert decoded.payload == payloads[index]
+
+    assert run_in_threads(work) == []
+
+
+@pytest.mark.skipif(not FREE_THREADED, reason="needs a free-threaded CPython (tools/prove_freethreading.sh builds one)")
+def test_importing_the_extension_keeps_the_gil_off():
+    # A module that does not declare itself safe turns the GIL back on at
+    # import, with a RuntimeWarning; wsframe's must not.
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHON_GIL"}
+    script = ("import sys, warnings; warnings.simplefilter('error'); import wsframe, wsframe._cframe; "
+              "print(wsframe.backend, sys._is_gil_enabled())")
+    # From "/", not the checkout: the source tree holds no compiled extension.
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["c", "False"]

@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible=True
 """C backend: frame header parsing, frame encoding and payload masking.
 
 The pure-Python twin ``_pyframe.py`` is the reference for behaviour: same
@@ -729,15 +730,25 @@ cdef class _Reader:
     cdef bint _closed               # a close frame ended the stream
     cdef uint64_t _bytes_after_close
 
+    # Free-threaded CPython: these two may be read while another thread feeds,
+    # so they are written and read in critical sections on the decoder.
+
     @property
     def closed(self):
         """Whether a close frame has ended the stream (RFC 6455 section 5.5.1)."""
-        return self._closed
+        with cython.critical_section(self):
+            return self._closed
 
     @property
     def bytes_after_close(self):
         """How many bytes arrived after the close frame and were discarded."""
-        return self._bytes_after_close
+        with cython.critical_section(self):
+            return self._bytes_after_close
+
+    cdef void _discard_after_close(self, Py_ssize_t length) noexcept:
+        with cython.critical_section(self):
+            self._closed = True
+            self._bytes_after_close += <uint64_t>length
 
     cdef int _init_reader(self, str function, object role, object allowed_rsv,
                           object max_frame_size) except -1:
@@ -769,7 +780,7 @@ cdef class _Reader:
             if self._closed:
                 # RFC 6455 section 1.4: after a close frame, "a peer discards
                 # any further data received".
-                self._bytes_after_close += <uint64_t>size
+                self._discard_after_close(size)
                 if release:
                     PyBuffer_Release(&view)
                 return events
@@ -790,7 +801,10 @@ cdef class _Reader:
                     PyBuffer_Release(&view)
             return events
         finally:
-            self._feeding = False
+            # In the critical section too: the next feed() may run on
+            # another thread, and must see all this one wrote.
+            with cython.critical_section(self):
+                self._feeding = False
 
     cdef int _consume(self, const uint8_t *p, Py_ssize_t size) except -1:
         cdef Py_ssize_t position = 0, take, had
@@ -833,8 +847,7 @@ cdef class _Reader:
             self._in_payload = False
             if self._header.opcode == 0x8:
                 # The close frame is the last one (sections 1.4, 5.5.1).
-                self._closed = True
-                self._bytes_after_close = <uint64_t>(size - position)
+                self._discard_after_close(size - position)
                 return 0
 
     cdef inline size_t _frame_end(self, size_t buffered) noexcept:
