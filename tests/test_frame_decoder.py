@@ -217,3 +217,20 @@ def test_chunked_pieces_of_the_failing_feed_are_handed_over(codec):
     with pytest.raises(ProtocolError) as info:
         decoder.feed(stream[8:] + b"\x8b")
     assert info.value.events == [Frame(Opcode.BINARY, b"23456789", True, False, False, False, True)]
+
+
+@pytest.mark.parametrize("decoder_class", ["FrameDecoder", "MessageDecoder"])
+def test_a_failed_feed_lets_go_of_the_callers_buffer(codec, decoder_class):
+    # The caller keeps the error and reuses its bytearray: it must be free
+    # to resize it (a view of it kept in the error's traceback would not be).
+    buffer = bytearray(frame(Opcode.BINARY, b"y" * 3000) + frame(Opcode.BINARY, bytes(2000), fin=False)[:1500])
+    decoder = getattr(codec, decoder_class)()
+    assert len(decoder.feed(buffer)) == 1
+    del buffer[:]
+    buffer += frame(Opcode.BINARY, bytes(2000), fin=False)[1500:] + frame(0x3, b"")
+    with pytest.raises(ProtocolError) as error:
+        decoder.feed(buffer)
+    del buffer[:]
+    # The fragment is a whole frame, but not yet a whole message.
+    assert len(error.value.events) == (1 if decoder_class == "FrameDecoder" else 0)
+    assert buffer == bytearray()

@@ -1,10 +1,14 @@
-"""wsframe's drop-in under websockets: pairs with and without it must agree.
+"""wsframe's drop-in under websockets: websockets' own tests, and pairs with and without it.
 
-websockets' sdist ships no tests, so the proof is end to end: a websockets
-server (tests/peers/websockets_server.py, in its own process) and a websockets
-client exchange text, binary, fragmented, 16 MiB and compressed messages,
-pings, and every close path, with the drop-in on the server, on the client,
-on both and on neither; every pairing must see exactly what the plain pair sees.
+websockets' own tests of the seam the drop-in replaces (frames, the Sans-I/O
+protocol, streams, client, server, permessage-deflate, legacy framing), which
+its sdist leaves out, come from the tarball of its git tag in
+../shared/peer-suites; every test that passes on websockets' code must pass
+on wsframe's. End to end, a websockets server (tests/peers/websockets_server.py,
+in its own process) and a websockets client exchange text, binary,
+fragmented, 16 MiB and compressed messages, pings, and every close path, with
+the drop-in on the server, on the client, on both and on neither; every
+pairing must see exactly what the plain pair sees.
 """
 
 from __future__ import annotations
@@ -12,18 +16,20 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import json
+import os
 import random
 import re
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from helpers import frame, require_peer
+from helpers import frame, missing_peer, require_peer
 
 import wsframe
 
@@ -198,9 +204,111 @@ def test_dropin_is_really_in_use() -> None:
     assert frames.apply_mask is not dropin.apply_mask
 
 
-def test_install_refuses_an_untested_websockets(monkeypatch: pytest.MonkeyPatch) -> None:
+
+
+# websockets' own tests -------------------------------------------------------
+
+PEER_SUITES = Path(os.environ.get("WSFRAME_PEER_SUITES", Path(__file__).resolve().parents[2] / "shared" / "peer-suites"))
+WEBSOCKETS_SUITE = PEER_SUITES / "websockets-17.0.1-tests.tar.gz"
+PLUGINS = Path(__file__).parent / "plugins"
+# The files of websockets' suite that test the seam the drop-in replaces.
+SEAM = ["tests/test_frames.py", "tests/test_protocol.py", "tests/test_streams.py", "tests/test_client.py",
+        "tests/test_server.py", "tests/extensions/test_permessage_deflate.py", "tests/legacy/test_framing.py"]
+# Tests that cannot pass with the drop-in whatever it does, and why (README, "Drop-ins").
+NOT_APPLICABLE = {
+    f"tests/test_protocol.py::ErrorTests::test_{side}_hits_internal_error_reading_frame": (
+        "simulates a bug by patching struct.unpack inside websockets' Frame.parse, which the drop-in's "
+        "receive loop does not call; test_an_internal_error_in_the_loop_fails_with_1011 injects one into it")
+    for side in ("client", "server")
+}
+
+
+@pytest.fixture(scope="module")
+def websockets_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """websockets' tests/ at git tag 17.0.1, extracted."""
+    require_peer("websockets")
+    if not WEBSOCKETS_SUITE.exists():
+        missing_peer(f"websockets' test suite is not at {WEBSOCKETS_SUITE} (set WSFRAME_PEER_SUITES to its folder)")
+    root = tmp_path_factory.mktemp("websockets-suite")
+    with tarfile.open(WEBSOCKETS_SUITE) as archive:
+        archive.extractall(root, filter="data") if sys.version_info >= (3, 12) else archive.extractall(root)  # noqa: S202
+    [suite] = [path for path in root.iterdir() if (path / "tests").is_dir()]
+    return suite
+
+
+def run_websockets_suite(suite: Path, workdir: Path, mode: str, backend: str = "c") -> Dict[str, Any]:
+    """Run the seam files; return each test's outcome and the call counts."""
+    report = workdir / f"{mode}-{backend}.json"
+    env = dict(os.environ, WSFRAME_PEER="websockets", WSFRAME_DROPIN=mode, WSFRAME_PEER_REPORT=str(report),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])))
+    env.pop("WSFRAME_PURE_PYTHON", None)
+    if backend == "python":
+        env["WSFRAME_PURE_PYTHON"] = "1"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "peer_suite", "-p", "no:cacheprovider", "-q", *SEAM],
+                         cwd=suite, env=env, capture_output=True, text=True, timeout=600)
+    assert report.exists(), run.stdout[-3000:] + run.stderr[-2000:]
+    result: Dict[str, Any] = json.loads(report.read_text())
+    assert result["backend"] == backend and result["mode"] == mode
+    return result
+
+
+def failed(result: Dict[str, Any]) -> set:
+    return {test for test, outcome in result["outcomes"].items() if outcome == "failed"}
+
+
+@pytest.fixture(scope="module")
+def websockets_baseline(websockets_suite: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    result = run_websockets_suite(websockets_suite, tmp_path_factory.mktemp("baseline"), "off")
+    assert len(result["outcomes"]) > 400, len(result["outcomes"])
+    assert result["calls"]["receive loop: websockets' own"] > 100
+    return result
+
+
+@pytest.mark.parametrize("backend", ["c", "python"], ids=lambda name: f"backend={name}")
+def test_websockets_own_suite_passes_with_the_dropin(
+    websockets_suite: Path, websockets_baseline: Dict[str, Any], tmp_path: Path, backend: str
+) -> None:
+    dropin = run_websockets_suite(websockets_suite, tmp_path, "on", backend)
+    own_keys = run_websockets_suite(websockets_suite, tmp_path, "secrets-keys", backend)
+    assert set(dropin["outcomes"]) == set(own_keys["outcomes"]) == set(websockets_baseline["outcomes"])
+    # wsframe read every frame; websockets' own receive loop never ran.
+    for result in (dropin, own_keys):
+        assert result["calls"].get("receive loop: websockets' own", 0) == 0, result["calls"]
+        assert result["calls"]["receive loop: wsframe's"] > 100, result["calls"]
+        assert result["calls"]["frame encoded by wsframe"] > 100, result["calls"]
+    baseline_failures = failed(websockets_baseline)
+    # With websockets' source of mask keys, every test that passes on
+    # websockets' code passes on wsframe's, but the two that cannot apply.
+    assert failed(own_keys) - baseline_failures == set(NOT_APPLICABLE)
+    # With wsframe's keys, the only others are the tests that pin the key.
+    key_pinning = failed(dropin) - baseline_failures - set(NOT_APPLICABLE)
+    assert failed(dropin) >= set(NOT_APPLICABLE)
+    assert key_pinning, "no test pins the mask key any more: update the README's count"
+    print(f"websockets' seam tests: {len(websockets_baseline['outcomes'])}; failing on websockets' own code: "
+          f"{len(baseline_failures)}; with the drop-in ({backend}): {len(failed(dropin))} failing, of which "
+          f"{len(key_pinning)} pin the mask key and {len(NOT_APPLICABLE)} cannot apply")
+
+
+def test_an_internal_error_in_the_loop_fails_with_1011(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What websockets' two struct.unpack tests check, injected where the drop-in can fail.
     dropin = require_peer("wsframe.integrations.websockets")
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: "16.0")
-    with pytest.raises(RuntimeError, match=r"tested with websockets 17\.4, and websockets 16\.0 is installed"):
-        dropin.install()
-    assert not dropin.installed()
+    from websockets.frames import CloseCode
+    from websockets.protocol import Protocol, Side
+
+    class Broken:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def feed(self, data: Any) -> Any:
+            raise RuntimeError("BOOM")
+
+    monkeypatch.setattr(dropin, "FrameDecoder", Broken)
+    dropin.install()
+    try:
+        for side, stream in ((Side.CLIENT, b"\x81\x00"), (Side.SERVER, b"\x81\x80\x00\x00\x00\x00")):
+            connection = Protocol(side)
+            connection.receive_data(stream)
+            assert isinstance(connection.parser_exc, RuntimeError) and str(connection.parser_exc) == "BOOM"
+            assert connection.close_sent is not None and connection.close_sent.code == CloseCode.INTERNAL_ERROR
+    finally:
+        dropin.uninstall()

@@ -13,6 +13,7 @@ import operator
 import os
 import sys
 import threading
+import traceback
 from typing import List, Optional, Tuple, Union
 
 from . import _errors
@@ -481,7 +482,14 @@ class _Reader:
                 if isinstance(exc, _errors.ProtocolError):
                     exc.events = events
                 self._error = exc
+                # As the C backend does, let go of the caller's buffer: views
+                # of it in the traceback's frames would keep a bytearray from
+                # being resized for as long as the error is kept.
+                traceback.clear_frames(exc.__traceback__)
                 raise
+            finally:
+                if type(view) is memoryview:
+                    view.release()
             return events
         finally:
             self._feeding.release()

@@ -24,15 +24,16 @@ from typing import Any, Dict, List, Optional, Union
 from wsproto import frame_protocol
 from wsproto.frame_protocol import CloseReason, Frame, Header, Opcode, ParseFailed, RsvBits
 
-from . import _require_tested_version
+from . import _check_layout, _require_supported_version
 from .._backend import encode_frame, mask, parse_header
 from .._errors import ProtocolError
 from .._types import Role, Rsv
 
-__all__ = ["TESTED_VERSIONS", "install", "installed", "uninstall"]
+__all__ = ["SUPPORTED", "install", "installed", "uninstall"]
 
-#: wsproto versions whose own test suite passed with the drop-in installed.
-TESTED_VERSIONS = ("1.3.2",)
+#: The wsproto releases the drop-in supports; CI runs wsproto's own suite
+#: under it on the oldest and the newest.
+SUPPORTED = ">=1.2,<2"
 
 _ALL_RSV = Rsv.RSV1 | Rsv.RSV2 | Rsv.RSV3
 _originals: Dict[str, Any] = {}
@@ -171,11 +172,36 @@ def _serialize_frame(
     return bytearray(frame)
 
 
-def install() -> None:
-    """Put wsframe under wsproto; raises ``RuntimeError`` for an untested wsproto."""
-    _require_tested_version("wsproto", TESTED_VERSIONS)
+def _layout_problems() -> List[str]:
+    """What the drop-in needs of wsproto's internals and does not find."""
+    problems = []
+    for owner, names in (
+        (frame_protocol, ("FrameDecoder", "FrameProtocol", "XorMaskerSimple", "Header", "RsvBits", "CloseReason",
+                          "ParseFailed", "Opcode", "Frame", "MAX_PAYLOAD_NORMAL")),
+        (frame_protocol.FrameDecoder, ("receive_bytes", "process_buffer", "extension_processing")),
+        (frame_protocol.FrameProtocol, ("_serialize_frame",)),
+        (frame_protocol.Opcode, ("iscontrol",)),
+    ):
+        problems += [f"{getattr(owner, '__name__', owner)}.{name}" for name in names if not hasattr(owner, name)]
+    if not problems:
+        # The attributes wsproto's FrameProtocol and extensions read on a decoder.
+        sample = frame_protocol.FrameDecoder(client=False, extensions=[])
+        problems += [f"FrameDecoder().{name}" for name in ("header", "effective_opcode", "payload_consumed",
+                                                            "extensions", "client") if not hasattr(sample, name)]
+    return problems
+
+
+def install(*, force: bool = False) -> None:
+    """Put wsframe under wsproto.
+
+    Raises ``RuntimeError`` for a wsproto outside :data:`SUPPORTED`
+    (``force=True`` installs anyway) and, whatever ``force`` says, for one
+    whose internals are not where the drop-in expects them; either way
+    nothing is replaced."""
+    _require_supported_version("wsproto", SUPPORTED, force)
     if installed():
         return
+    _check_layout("wsproto", _layout_problems())
     _originals.update(
         FrameDecoder=frame_protocol.FrameDecoder,
         XorMaskerSimple=frame_protocol.XorMaskerSimple,
