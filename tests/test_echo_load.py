@@ -175,5 +175,11 @@ def test_no_descriptor_or_memory_leak_across_connections(start_echo_server: obje
         # tools/sanitize.sh: AddressSanitizer holds freed memory in quarantine,
         # so resident memory grows by design; ASan itself reports real errors.
         return
+    if os.environ.get("WSFRAME_EMULATED"):
+        # tools/prove_platforms.sh under qemu-user: the emulator's own memory
+        # grows with connections. A plain asyncio echo server with no wsframe
+        # in it grew 1.7 MiB per 1,000 connections there (and not at all
+        # natively), and both of wsframe's backends grew alike.
+        return
     # A leak of even 1 KiB per connection would show as 2-10 MiB here.
     assert after_rss - rss < 1024, (rss, after_rss)

@@ -7,7 +7,7 @@
 #   WSFRAME_PLATFORM_TESTS="tests/test_mask.py" bash tools/prove_platforms.sh s390x
 #
 # For each architecture: debootstrap a Debian bookworm root of that
-# architecture (python3, python3-dev, gcc) under build/platforms/ (once;
+# architecture (python3, python3-dev, gcc) under ~/.cache/wsframe-platforms/ (once;
 # later runs reuse it), which binfmt_misc and qemu-user-static run
 # transparently; copy the working tree's tracked files in; build and install
 # wsframe there with WSFRAME_REQUIRE_EXTENSION=1 (the target's own gcc, under
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 checkout=$(pwd)
-base=${WSFRAME_PLATFORMS_DIR:-$checkout/build/platforms}
+base=${WSFRAME_PLATFORMS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wsframe-platforms}
 tests=${WSFRAME_PLATFORM_TESTS:-tests}
 architectures=("$@")
 [ ${#architectures[@]} -gt 0 ] || architectures=(arm64 s390x)
@@ -87,7 +87,8 @@ for arch in "${architectures[@]}"; do
     log="$base/tests-$arch.log"
     chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
         PIP_CERT=/etc/ssl/certs/host-ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        WSFRAME_REQUIRE_EXTENSION=1 EXPECTED_KERNEL="$(expected_kernel "$arch")" TESTS="$tests" \
+        WSFRAME_REQUIRE_EXTENSION=1 WSFRAME_EMULATED="qemu-$qemu" EXPECTED_KERNEL="$(expected_kernel "$arch")" \
+        TESTS="$tests" \
         /bin/sh -euc '
             [ -x /venv/bin/python ] || python3 -m venv /venv
             # hypothesis: a wheel, never a newer sdist that needs a Rust toolchain.
@@ -105,9 +106,10 @@ for arch in "${architectures[@]}"; do
             /venv/bin/pytest -q -p no:cacheprovider $TESTS
         ' 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
-    summary+=("$arch: $(grep -E '^[0-9]+ (passed|failed)|[0-9]+ passed' "$log" | tail -1) (exit $status, log $log)")
-    [ "$status" -eq 0 ] || { printf '%s\n' "${summary[@]}"; exit "$status"; }
+    summary+=("$arch: $(grep -E '[0-9]+ passed' "$log" | tail -1) (exit $status, log $log)")
+    [ "$status" -eq 0 ] || failed=1
 done
 echo
 echo "== summary"
 printf '%s\n' "${summary[@]}"
+exit "${failed:-0}"

@@ -78,6 +78,8 @@ def _websockets() -> None:
 
 
 def _aiohttp() -> None:
+    from aiohttp._websocket import writer
+
     from wsframe.integrations import aiohttp as dropin
 
     if MODE == "off":
@@ -86,6 +88,12 @@ def _aiohttp() -> None:
     assert dropin.installed()
     dropin.WebSocketReader._feed_data = counted(  # type: ignore[method-assign]
         "reader: wsframe's", dropin.WebSocketReader._feed_data)
+    for reader_class, name in ((dropin.ServerWebSocketReader, "reader made by aiohttp.web"),
+                               (dropin.ClientWebSocketReader, "reader made by ws_connect")):
+        reader_class.__init__ = counted(name, reader_class.__init__)  # type: ignore[method-assign]
+    # The module's own name too, which installed() compares with.
+    dropin._write_websocket_frame = counted("frame written by wsframe", dropin._write_websocket_frame)
+    writer.WebSocketWriter._write_websocket_frame = dropin._write_websocket_frame  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,7 +26,7 @@ meanwhile keep the loop they started with.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Generator, Optional, Sequence, Union
+from typing import Any, Dict, Generator, Optional, Sequence, Tuple, Union
 
 from websockets import exceptions, frames, protocol, streams
 
@@ -65,17 +65,29 @@ def serialize(self: frames.Frame, *, mask: bool, extensions: Optional[Sequence[A
     return encode_frame(self.opcode, self.data, fin=self.fin, rsv1=self.rsv1, rsv2=self.rsv2, rsv3=self.rsv3, mask=mask)
 
 
+def _limits(self: protocol.Protocol) -> Tuple[Optional[int], Optional[int]]:
+    """websockets' message and fragment limits. websockets 16 split
+    ``max_size`` in two (``max_message_size``, ``max_fragment_size``)."""
+    if hasattr(self, "max_message_size"):
+        return self.max_message_size, self.max_fragment_size
+    return self.max_size, None  # type: ignore[attr-defined]
+
+
+def _message_so_far(self: protocol.Protocol) -> Optional[int]:
+    """The size of the fragmented message in progress (``cur_size`` before websockets 16)."""
+    return self.current_size if hasattr(self, "current_size") else self.cur_size  # type: ignore[attr-defined]
+
+
 def _frame_size_limit(self: protocol.Protocol) -> Optional[int]:
     """The most the next frame may carry: what websockets' own loop computes
     from its message and fragment limits and the message so far."""
+    message_limit, fragment_limit = _limits(self)
     limit: Optional[int] = None
-    if self.max_message_size is not None:
-        if self.current_size is None:
-            limit = self.max_message_size
-        else:
-            limit = self.max_message_size - self.current_size
-    if self.max_fragment_size is not None:
-        limit = self.max_fragment_size if limit is None else min(limit, self.max_fragment_size)
+    if message_limit is not None:
+        so_far = _message_so_far(self)
+        limit = message_limit if so_far is None else message_limit - so_far
+    if fragment_limit is not None:
+        limit = fragment_limit if limit is None else min(limit, fragment_limit)
     return limit
 
 
@@ -165,7 +177,7 @@ def parse(self: protocol.Protocol) -> Generator[None, None, None]:
     reader: streams.StreamReader = self.reader
     buffer = reader.buffer
     masked = self.side is protocol.SERVER
-    limits = [size for size in (self.max_message_size, self.max_fragment_size) if size is not None]
+    limits = [size for size in _limits(self) if size is not None]
     # RSV bits are websockets' to judge: its extensions may claim them, and
     # the handshake sets the extensions after this loop starts.
     decoder = FrameDecoder(Role.SERVER if masked else Role.CLIENT, max_frame_size=min(limits) if limits else None,
@@ -228,7 +240,7 @@ def parse(self: protocol.Protocol) -> Generator[None, None, None]:
         self.fail(frames.CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
         self.parser_exc = exc
     except exceptions.PayloadTooBig as exc:
-        exc.set_current_size(self.current_size)
+        exc.set_current_size(_message_so_far(self))
         self.fail(frames.CloseCode.MESSAGE_TOO_BIG, str(exc))
         self.parser_exc = exc
     except Exception as exc:
@@ -253,11 +265,15 @@ def _layout_problems() -> Sequence[str]:
         problems += [f"{owner.__module__}.{owner.__qualname__}.{name}" for name in names
                      if not callable(getattr(owner, name, None))]
     # The attributes parse() reads live on instances: make one and look.
-    sample = protocol.Protocol(protocol.SERVER, max_size=(1, 1))
-    for name in ("reader", "extensions", "max_message_size", "max_fragment_size", "current_size", "debug",
-                 "logger", "parser_exc", "side"):
+    sample = protocol.Protocol(protocol.SERVER)
+    for name in ("reader", "extensions", "debug", "logger", "parser_exc", "side"):
         if not hasattr(sample, name):
             problems.append(f"websockets.protocol.Protocol().{name}")
+    limits = {"max_message_size", "max_fragment_size", "current_size"} <= set(vars(sample)) or {
+        "max_size", "cur_size"} <= set(vars(sample))
+    if not limits:
+        problems.append("websockets.protocol.Protocol()'s size limits (max_message_size, max_fragment_size and "
+                        "current_size, or max_size and cur_size)")
     reader = getattr(sample, "reader", None)
     if not isinstance(getattr(reader, "buffer", None), bytearray) or not isinstance(getattr(reader, "eof", None), bool):
         problems.append("websockets.streams.StreamReader().buffer (a bytearray) and .eof")
