@@ -5,8 +5,8 @@ server reads them from a socket: binary messages (100,000 frames of 16 B,
 10,000 of 1 KiB, 100 of 1 MiB) and two streams of 10,000 text messages of
 1 KiB (mixed ASCII and multi-byte UTF-8; JSON), which every implementation
 validates. Every implementation runs its real receive path, message layer
-included; peers that are not installed are skipped. wsproto and websockets
-also run with wsframe's drop-in installed (``*+wsframe-dropin``). Run with
+included; peers that are not installed are skipped. wsproto, websockets and
+aiohttp also run with wsframe's drop-in installed (``*+wsframe-dropin``). Run with
 ``pytest benchmarks --benchmark-only -k decode``.
 """
 
@@ -150,6 +150,8 @@ def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
         "wsproto": wsproto_connection,
         "wsproto+wsframe-dropin": lambda: with_dropin("wsproto", wsproto_connection),
         "websockets+wsframe-dropin": lambda: with_dropin("websockets", websockets_protocol),
+        # The drop-in's reader runs on aiohttp's pure-Python queue, as under aiohttp.
+        "aiohttp+wsframe-dropin": lambda: with_dropin("aiohttp", lambda: aiohttp_reader("wsframe.integrations.aiohttp")),
         "picows": lambda: importlib.import_module("picows_harness").decoder(),
     }
     found = available(candidates)

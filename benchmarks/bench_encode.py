@@ -138,6 +138,7 @@ def implementations(masked: bool) -> Dict[str, Encoder]:
         "wsproto": lambda: wsproto_encoder(masked),
         "wsproto+wsframe-dropin": lambda: with_dropin("wsproto", lambda: wsproto_encoder(masked)),
         "aiohttp": lambda: aiohttp_encoder(masked),
+        "aiohttp+wsframe-dropin": lambda: with_dropin("aiohttp", lambda: aiohttp_encoder(masked)),
     }
     if not masked:
         # picows is harnessed as a server, which sends unmasked frames.

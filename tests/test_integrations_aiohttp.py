@@ -256,3 +256,22 @@ def test_client_writer_keys_come_from_a_csprng_unless_given_a_random(aiohttp_dro
     assert len(keys) == 20  # fresh keys from wsframe's pool, not the shared default Random
     frames = wsframe.FrameDecoder(wsframe.Role.SERVER).feed(seeded[0])
     assert frames[0].payload == b"text"
+
+
+def test_reader_and_writer_install_apart() -> None:
+    dropin = require_peer("wsframe.integrations.aiohttp")
+    from aiohttp import web_ws
+    from aiohttp._websocket import reader, writer
+
+    own_reader, own_write = reader.WebSocketReader, writer.WebSocketWriter._write_websocket_frame
+    dropin.install(reader=False)
+    try:
+        assert reader.WebSocketReader is own_reader and web_ws.WebSocketReader is own_reader
+        assert writer.WebSocketWriter._write_websocket_frame is not own_write
+        dropin.install(writer=False)  # adds the reader
+        assert web_ws.WebSocketReader is dropin.ServerWebSocketReader
+        assert reader.WebSocketDataQueue is dropin.WebSocketDataQueue
+    finally:
+        dropin.uninstall()
+    assert reader.WebSocketReader is own_reader and web_ws.WebSocketReader is own_reader
+    assert writer.WebSocketWriter._write_websocket_frame is own_write and not dropin.installed()

@@ -35,13 +35,14 @@ keep what they started with.
 from __future__ import annotations
 
 import inspect
-import sys
+import operator
 from collections import deque
 from typing import Any, Deque, Dict, List, Optional, Tuple, Union
 
 import aiohttp
 from aiohttp import client, client_ws, http, http_websocket, web_ws
-from aiohttp._websocket import helpers, models, reader, reader_py, writer
+from aiohttp._websocket import helpers, models, reader, reader_py
+from aiohttp._websocket import writer as _writer_module
 from aiohttp.client_exceptions import ClientConnectionResetError
 
 from . import _check_layout, _require_supported_version
@@ -58,11 +59,12 @@ WebSocketError = models.WebSocketError
 WSCloseCode = models.WSCloseCode
 WSMessage = models.WSMessage
 _TEXT, _BINARY, _CLOSE = int(models.WSMsgType.TEXT), int(models.WSMsgType.BINARY), int(models.WSMsgType.CLOSE)
-_MESSAGE_TYPE = {_TEXT: models.WSMsgType.TEXT, _BINARY: models.WSMsgType.BINARY}
+_TEXT_TYPE, _BINARY_TYPE = models.WSMsgType.TEXT, models.WSMsgType.BINARY
 _DATA_OPCODES = (0x0, 0x1, 0x2)
 _KNOWN_OPCODES = (0x0, 0x1, 0x2, 0x8, 0x9, 0xA)
 _ALL_RSV = Rsv.RSV1 | Rsv.RSV2 | Rsv.RSV3
 _new_tuple = tuple.__new__
+_payload_of = operator.itemgetter(1)
 _NOT_SET, _FALSE, _TRUE = reader_py.COMPRESSED_NOT_SET, reader_py.COMPRESSED_FALSE, reader_py.COMPRESSED_TRUE
 _OPCODE_NOT_SET = reader_py.OP_CODE_NOT_SET
 # The drop-in's reader runs on aiohttp's pure-Python queue (see the module docstring).
@@ -80,10 +82,14 @@ _BINDINGS = {
 }
 
 
-def _wire_length(payload_length: int, masked: bool) -> int:
-    """The bytes a frame took on the wire: wsframe accepts only the shortest
-    length form, so its header follows from its payload length."""
-    return (2 if payload_length < 126 else 4 if payload_length < 65536 else 10) + (4 if masked else 0) + payload_length
+def _wire_lengths(frames: List[Any], masked: bool) -> int:
+    """The bytes these frames took on the wire: wsframe accepts only the
+    shortest length form, so each header follows from its payload length."""
+    lengths = list(map(len, map(_payload_of, frames)))
+    total = sum(lengths) + (6 if masked else 2) * len(lengths)
+    if max(lengths) >= 126:
+        total += sum([2 if length < 65536 else 8 for length in lengths if length >= 126])
+    return total
 
 
 class WebSocketReader(reader_py.WebSocketReader):
@@ -114,6 +120,8 @@ class WebSocketReader(reader_py.WebSocketReader):
         if data:
             self._split(data)
         ready = self._ready
+        if ready:
+            self._deliver(ready)
         while ready or self._refused is not None or self._pending:
             # aiohttp's flow control: with the queue over its high-water mark,
             # stop, and let the queue drive the reader again once drained.
@@ -121,7 +129,7 @@ class WebSocketReader(reader_py.WebSocketReader):
                 queue._stalled_reader = self._weak_self
                 return
             if ready:
-                self._on_frame(*ready.popleft())
+                self._deliver(ready)
                 continue
             # The frame in progress, or the one wsframe refused: aiohttp
             # judges a header as soon as it has its bytes, by its own rules
@@ -133,6 +141,67 @@ class WebSocketReader(reader_py.WebSocketReader):
             if self._refused is not None and len(self._head) >= 2:
                 raise WebSocketError(WSCloseCode.PROTOCOL_ERROR, self._refused.reason)
             return
+
+    def _deliver(self, ready: Deque[Tuple[Any, ...]]) -> None:
+        """Hand frames on, in order, until the queue is over its limit.
+
+        A frame that is a whole uncompressed message, the common case, becomes
+        a message here, as aiohttp's _handle_frame would make it; the queue
+        gets what its feed_data would do per message, once per batch (its
+        size, the waiting reader woken, the transport paused over the limit).
+        Any other frame goes through _on_frame, aiohttp's own way."""
+        queue = self.queue
+        limit, size = queue._limit, queue._size
+        put = queue._put_buffer
+        overhead = reader_py.MSG_SIZE_OVERHEAD
+        decode_text = self._decode_text
+        popleft = ready.popleft
+        delivered = False
+        # No fragmented message open: a final data frame is a whole message.
+        whole = self._opcode == _OPCODE_NOT_SET and not self._partial
+        # A limit under 126 bytes, which the decoder cannot hold data frames to.
+        small_limit = self._max_msg_size if 0 < self._max_msg_size < 126 else 0
+        try:
+            while ready and size <= limit:
+                opcode, payload, fin, rsv1, rsv2, rsv3, _ = popleft()
+                if (whole and fin and (opcode == _BINARY or opcode == _TEXT) and not rsv1
+                        and not (small_limit and len(payload) >= small_limit)):
+                    # aiohttp's header rules for such a frame: nothing to
+                    # refuse (the decoder refused RSV2 and RSV3), and a
+                    # message that is not compressed.
+                    if opcode == _BINARY:
+                        put((_new_tuple(WSMessage, (_BINARY_TYPE, payload, "")), len(payload)))
+                    elif decode_text:
+                        try:
+                            text = payload.decode("utf-8")
+                        except UnicodeDecodeError as exc:
+                            raise WebSocketError(WSCloseCode.INVALID_TEXT, "Invalid UTF-8 text message") from exc
+                        put((_new_tuple(WSMessage, (_TEXT_TYPE, text, "")), len(payload)))
+                    else:
+                        put((_new_tuple(models.WSMessageTextBytes, (_TEXT_TYPE, payload, "")), len(payload)))
+                    size += len(payload) + overhead
+                    delivered = True
+                    continue
+                queue._size = size
+                if delivered:
+                    delivered = False
+                    self._settle(queue)
+                self._on_frame(opcode, payload, fin, rsv1, rsv2, rsv3)
+                size = queue._size
+                whole = self._opcode == _OPCODE_NOT_SET and not self._partial
+        finally:
+            queue._size = size
+            if delivered:
+                self._settle(queue)
+
+    def _settle(self, queue: Any) -> None:
+        """After whole messages: the reader's state as aiohttp's header rules
+        leave it, and what aiohttp's queue.feed_data does after adding one
+        (the waiting reader woken, the transport paused over the limit)."""
+        self._compressed, self._frame_fin = _FALSE, True
+        queue._release_waiter()
+        if queue._size > queue._limit and not queue._protocol._reading_paused:
+            queue._protocol.pause_reading()
 
     def _split(self, data: bytes) -> None:
         """Decode ``data`` into frames, queued in _ready; note the first bytes
@@ -146,7 +215,7 @@ class WebSocketReader(reader_py.WebSocketReader):
             # A reader made with no role takes the first frame's.
             role = self.role or (Role.SERVER if head[1] & 0x80 else Role.CLIENT)
             self._masked = role is Role.SERVER
-            decoder = self._decoder = FrameDecoder(role, max_frame_size=self._frame_limit(), allowed_rsv=_ALL_RSV)
+            decoder = self._decoder = self._new_decoder(role)
             data, self._head, self._pending = head, b"", 0
         elif self._refused is not None:
             if len(self._head) < 14:
@@ -162,25 +231,28 @@ class WebSocketReader(reader_py.WebSocketReader):
             # 1.4), but aiohttp's reader reads on and leaves it to the
             # connection to ignore what follows: so does this one.
             after = decoder.bytes_after_close
-            self._decoder = FrameDecoder(Role.SERVER if self._masked else Role.CLIENT, max_frame_size=self._frame_limit(),
-                                         allowed_rsv=_ALL_RSV)
+            self._decoder = self._new_decoder(Role.SERVER if self._masked else Role.CLIENT)
             self._head, self._pending = b"", 0
             if after:
                 self._split(data[len(data) - after :])
             return
-        taken = sum([_wire_length(len(frame.payload), self._masked) for frame in frames]) if frames else 0
+        taken = _wire_lengths(frames, self._masked) if frames else 0
         if taken:
             self._head = data[taken - self._pending : taken - self._pending + 14]
         elif len(self._head) < 14:
             self._head = (self._head + data)[:14]
         self._pending += len(data) - taken
 
-    def _frame_limit(self) -> Optional[int]:
-        # aiohttp refuses a data frame whose length reaches max_msg_size (0: no limit).
-        return self._max_msg_size - 1 if self._max_msg_size else None
+    def _new_decoder(self, role: Role) -> Any:
+        # aiohttp refuses a data frame whose length reaches max_msg_size (0:
+        # no limit), and RSV2, RSV3, and RSV1 without compression, first of
+        # all its rules: wsframe refuses them from the header too.
+        # aiohttp's limit is for data frames; a control frame carries up to
+        # 125 bytes whatever it is, so under 126 it is checked frame by frame.
+        limit = max(self._max_msg_size - 1, 125) if self._max_msg_size else None
+        return FrameDecoder(role, max_frame_size=limit, allowed_rsv=Rsv.RSV1 if self._compress else 0)
 
-    def _on_frame(self, opcode: int, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool,
-                  frame_finished: bool) -> None:
+    def _on_frame(self, opcode: int, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> None:
         """One whole frame, through aiohttp's header rules and message layer."""
         if rsv2 or rsv3 or (rsv1 and not self._compress):
             raise WebSocketError(WSCloseCode.PROTOCOL_ERROR, "Received frame with non-zero reserved bits")
@@ -191,31 +263,14 @@ class WebSocketReader(reader_py.WebSocketReader):
             elif rsv1:
                 raise WebSocketError(WSCloseCode.PROTOCOL_ERROR, "Received frame with non-zero reserved bits")
             self._frame_fin = fin
-            if self._partial and self._max_msg_size:
-                # The decoder's limit held the frame to max_msg_size; the
-                # message so far leaves it less.
+            if self._max_msg_size:
+                # The decoder's limit held the frame to max_msg_size (or 125
+                # bytes); the message so far may leave it less.
                 length = len(payload) + len(self._partial)
                 if length >= self._max_msg_size:
                     raise WebSocketError(WSCloseCode.MESSAGE_TOO_BIG,
                                          f"Message size {length} exceeds limit {self._max_msg_size}")
-            if (fin and opcode and self._compressed == _FALSE and self._opcode == _OPCODE_NOT_SET
-                    and not self._partial):
-                # A whole message in one frame, the common case: what
-                # aiohttp's _handle_frame does for it, without the detour.
-                if opcode == _TEXT:
-                    if self._decode_text:
-                        try:
-                            text = payload.decode("utf-8")
-                        except UnicodeDecodeError as exc:
-                            raise WebSocketError(WSCloseCode.INVALID_TEXT, "Invalid UTF-8 text message") from exc
-                        self.queue.feed_data(_new_tuple(WSMessage, (models.WSMsgType.TEXT, text, "")), len(payload))
-                    else:
-                        self.queue.feed_data(
-                            _new_tuple(models.WSMessageTextBytes, (models.WSMsgType.TEXT, payload, "")), len(payload))
-                else:
-                    self.queue.feed_data(_new_tuple(WSMessage, (models.WSMsgType.BINARY, payload, "")), len(payload))
-                return
-        elif self._masked:
+        if self._masked and opcode > 0x7:
             # aiohttp unmasks into a bytearray, which control messages (a
             # ping's data) and its words about them show.
             payload = bytearray(payload)  # type: ignore[assignment]
@@ -275,30 +330,32 @@ class ClientWebSocketReader(WebSocketReader):
 
 # The Random a WebSocketWriter uses unless it is given one: its keys are
 # replaced by wsframe's CSPRNG keys; a Random of the caller's own is kept.
-_DEFAULT_RANDOM = inspect.signature(writer.WebSocketWriter.__init__).parameters["random"].default
+_DEFAULT_RANDOM = inspect.signature(_writer_module.WebSocketWriter.__init__).parameters["random"].default
 
 
-def _write_websocket_frame(self: writer.WebSocketWriter, message: Union[bytes, bytearray, memoryview], opcode: int,
+def _write_websocket_frame(self: _writer_module.WebSocketWriter, message: Union[bytes, bytearray, memoryview], opcode: int,
                            rsv: int) -> None:
     """aiohttp's ``WebSocketWriter._write_websocket_frame``, encoding with wsframe."""
     msg_length = len(message)
     header_length = 2 if msg_length < 126 else 4 if msg_length < 65536 else 10
     if self.transport.is_closing():
         raise ClientConnectionResetError("Cannot write to closing transport")
-    rsv1 = bool(rsv & 0x40)
     if self.use_mask:
         # RFC 6455 section 5.3: a fresh key per frame from a strong source of entropy.
         key: Union[bool, bytes] = True
         if getattr(getattr(self.get_random_bits, "func", None), "__self__", None) is not _DEFAULT_RANDOM:
             key = helpers.PACK_RANDBITS(self.get_random_bits())
-        self.transport.write(encode_frame(opcode, message, rsv1=rsv1, mask=key))
+        self.transport.write(encode_frame(opcode, message, rsv1=bool(rsv), mask=key))
         self._output_size += helpers.MASK_LEN
     elif msg_length > helpers.MSG_SIZE:
         # The payload after its header, as aiohttp writes it: no copy of it.
-        self.transport.write(encode_header(opcode, msg_length, rsv1=rsv1))
+        self.transport.write(encode_header(opcode, msg_length, rsv1=bool(rsv)))
         self.transport.write(message)
+    elif rsv:
+        self.transport.write(encode_frame(opcode, message, rsv1=True))
     else:
-        self.transport.write(encode_frame(opcode, message, rsv1=rsv1))
+        # Positional arguments only: keywords cost a compiled function more to parse.
+        self.transport.write(encode_frame(opcode, message))
     self._output_size += header_length + msg_length
 
 
@@ -313,7 +370,7 @@ def _layout_problems() -> List[str]:
     needs = (
         (reader_py.WebSocketReader, ("feed_data", "feed_eof", "_handle_frame", "_feed_data")),
         (reader_py.WebSocketDataQueue, ("feed_data", "read", "_read_from_buffer")),
-        (writer.WebSocketWriter, ("_write_websocket_frame", "send_frame")),
+        (_writer_module.WebSocketWriter, ("_write_websocket_frame", "send_frame")),
         (reader_py, ("COMPRESSED_NOT_SET", "COMPRESSED_FALSE", "COMPRESSED_TRUE", "OP_CODE_NOT_SET",
                      "MAX_PAYLOAD_LEN")),
         (helpers, ("PACK_RANDBITS", "MASK_LEN", "MSG_SIZE")),
@@ -349,40 +406,48 @@ class _NoProtocol:
     _reading_paused = False
 
 
-def install(*, force: bool = False) -> None:
-    """Put wsframe under aiohttp's WebSocket reader and writer.
+def install(*, reader: bool = True, writer: bool = True, force: bool = False) -> None:
+    """Put wsframe under aiohttp's WebSocket reader (``reader``) and writer (``writer``).
 
     Raises ``RuntimeError`` for an aiohttp outside :data:`SUPPORTED`
     (``force=True`` installs anyway) and, whatever ``force`` says, for one
     whose internals are not where the drop-in expects them; either way
-    nothing is replaced."""
+    nothing is replaced. Installing again adds what was left out before."""
     _require_supported_version("aiohttp", SUPPORTED, force)
-    if installed():
-        return
-    _check_layout("aiohttp", _layout_problems())
-    for module, names in _BINDINGS.items():
-        for name in names:
-            _originals[(module.__name__, name)] = getattr(module, name)
-    _originals["_write_websocket_frame"] = writer.WebSocketWriter._write_websocket_frame
-    for module, names in _BINDINGS.items():
-        for name in names:
-            setattr(module, name, WebSocketDataQueue if name == "WebSocketDataQueue" else WebSocketReader)
-    # The server's reader and the client's know their role.
-    setattr(web_ws, "WebSocketReader", ServerWebSocketReader)
-    setattr(client, "WebSocketReader", ClientWebSocketReader)
-    writer.WebSocketWriter._write_websocket_frame = _write_websocket_frame  # type: ignore[method-assign]
+    if reader and not _reader_installed() or writer and not _writer_installed():
+        _check_layout("aiohttp", _layout_problems())
+    if reader and not _reader_installed():
+        for module, names in _BINDINGS.items():
+            for name in names:
+                _originals[(module.__name__, name)] = getattr(module, name)
+                setattr(module, name, WebSocketDataQueue if name == "WebSocketDataQueue" else WebSocketReader)
+        # The server's reader and the client's know their role.
+        setattr(web_ws, "WebSocketReader", ServerWebSocketReader)
+        setattr(client, "WebSocketReader", ClientWebSocketReader)
+    if writer and not _writer_installed():
+        _originals["_write_websocket_frame"] = _writer_module.WebSocketWriter._write_websocket_frame
+        _writer_module.WebSocketWriter._write_websocket_frame = _write_websocket_frame  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     """Restore aiohttp's own reader, queue and writer."""
-    if not installed():
-        return
-    for module, names in _BINDINGS.items():
-        for name in names:
-            setattr(module, name, _originals.pop((module.__name__, name)))
-    writer.WebSocketWriter._write_websocket_frame = _originals.pop("_write_websocket_frame")  # type: ignore[method-assign]
+    if _reader_installed():
+        for module, names in _BINDINGS.items():
+            for name in names:
+                setattr(module, name, _originals.pop((module.__name__, name)))
+    if _writer_installed():
+        _writer_module.WebSocketWriter._write_websocket_frame = _originals.pop(  # type: ignore[method-assign]
+            "_write_websocket_frame")
+
+
+def _reader_installed() -> bool:
+    return reader.WebSocketReader is WebSocketReader  # type: ignore[comparison-overlap]
+
+
+def _writer_installed() -> bool:
+    return _writer_module.WebSocketWriter._write_websocket_frame is _write_websocket_frame  # type: ignore[comparison-overlap]
 
 
 def installed() -> bool:
-    """Whether aiohttp currently runs on wsframe."""
-    return writer.WebSocketWriter._write_websocket_frame is _write_websocket_frame  # type: ignore[comparison-overlap]
+    """Whether aiohttp currently runs on wsframe, reader or writer."""
+    return _reader_installed() or _writer_installed()
