@@ -2,9 +2,9 @@
 
 For one input it runs, on the C extension and on the pure-Python twin:
 ``parse_header``, ``FrameDecoder`` (whole and chunked) and ``MessageDecoder``
-over the input cut into pieces at fuzzer-chosen places (the events each
-feed returned or its error handed over, and where a close frame ended the
-stream), and ``mask``. The
+over the input cut into pieces at fuzzer-chosen places, with or without a
+``max_events`` (the events each feed returned or its error handed over, what
+it kept back, and where a close frame ended the stream), and ``mask``. The
 options (role, allowed RSV bits, limits) come from the input's first bytes.
 A crash is any exception other than ``ProtocolError`` (a bug in wsframe), or
 any difference between the backends' results or errors.
@@ -37,12 +37,17 @@ def outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Tuple[An
         return ("raised", type(exc), exc.close_code, exc.reason, exc.events)
 
 
-def feed_pieces(decoder: Any, stream: bytes, cuts: List[int]) -> List[Any]:
+def feed_pieces(decoder: Any, stream: bytes, cuts: List[int], max_events: Any = None) -> List[Any]:
     results = []
     start = 0
     for cut in cuts + [len(stream)]:
-        result = outcome(decoder.feed, stream[start:cut])
-        results.append(result)
+        data = stream[start:cut]
+        while True:
+            result = outcome(decoder.feed, data, max_events)
+            results.append((result, decoder.undecoded))
+            if result[0] == "raised" or not decoder.undecoded:
+                break
+            data = b""  # drain what max_events kept back
         if result[0] == "raised":
             break
         start = cut
@@ -59,6 +64,7 @@ def test_one_input(data: bytes) -> None:
     key = provider.ConsumeBytes(4).ljust(4, b"\0")
     offset = provider.ConsumeIntInRange(0, 7)
     cuts = sorted({provider.ConsumeIntInRange(0, 1 << 16) for _ in range(provider.ConsumeIntInRange(0, 6))})
+    max_events = provider.ConsumeIntInRange(0, 3) or None
     stream = provider.ConsumeBytes(provider.remaining_bytes())
 
     def both(run: Callable[[Any], Any], what: str) -> None:
@@ -71,7 +77,8 @@ def test_one_input(data: bytes) -> None:
     for chunked in (False, True):
         both(
             lambda m, chunked=chunked: feed_pieces(
-                m.FrameDecoder(role, max_frame_size=frame_limit, allowed_rsv=allowed_rsv, chunked=chunked), stream, cuts
+                m.FrameDecoder(role, max_frame_size=frame_limit, allowed_rsv=allowed_rsv, chunked=chunked), stream, cuts,
+                max_events,
             ),
             f"FrameDecoder(chunked={chunked})",
         )
@@ -80,6 +87,7 @@ def test_one_input(data: bytes) -> None:
             m.MessageDecoder(role, max_frame_size=frame_limit, max_message_size=message_limit, allowed_rsv=allowed_rsv),
             stream,
             cuts,
+            max_events,
         ),
         "MessageDecoder",
     )

@@ -235,6 +235,40 @@ def test_no_event_is_lost_to_the_cuts(codec, case, cuts, max_message_size):
         handed_over(codec.FrameDecoder(**options), stream, []))
 
 
+def run_with_max_events(decoder, stream, cuts, max_events):
+    """Each feed's outcome with ``max_events``, draining what it kept back
+    with feed(b""), and how much was kept back after each."""
+    results = []
+    start = 0
+    for cut in sorted(set(cuts)) + [len(stream)]:
+        data = stream[start:cut]
+        while True:
+            result = outcome(decoder.feed, data, max_events)
+            results.append((result, decoder.undecoded))
+            if result[0] == "raised":
+                return results
+            assert len(result[1]) <= max_events
+            if not decoder.undecoded:
+                break
+            data = b""
+        start = cut
+    return results
+
+
+@given(case=streams_and_options(), cuts=st.lists(st.integers(0, 3000), max_size=6),
+       max_events=st.integers(1, 4), frame_layer=st.booleans())
+def test_decoders_with_max_events(c_codec, py_codec, case, cuts, max_events, frame_layer):
+    stream, options = case
+    name = "FrameDecoder" if frame_layer else "MessageDecoder"
+    c_result = run_with_max_events(getattr(c_codec, name)(**options), stream, cuts, max_events)
+    py_result = run_with_max_events(getattr(py_codec, name)(**options), stream, cuts, max_events)
+    assert c_result == py_result
+    # Nothing is lost or reordered: the same events as without a limit.
+    unlimited = handed_over(getattr(py_codec, name)(**options), stream, cuts)
+    events = [event for result, _ in py_result for event in (result[1] if result[0] == "returned" else result[4])]
+    assert events == unlimited[0]
+
+
 @given(stream=st.binary(max_size=64), cuts=st.lists(st.integers(0, 64), max_size=8), options=decoder_options)
 def test_message_decoder_on_random_bytes(c_codec, py_codec, stream, cuts, options):
     assert run_decoder(c_codec.MessageDecoder(**options), stream, cuts) == run_decoder(

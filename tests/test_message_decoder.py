@@ -459,3 +459,81 @@ class TestErrorsHandOverEarlierEvents:
 
     def test_errors_not_from_a_decoder_carry_no_events(self):
         assert ProtocolError("why").events == [] and InvalidUTF8("why").events == []
+
+
+# --- max_events: a decoder that stops when the caller has enough ----------------
+
+
+def drain(decoder, data, max_events):
+    """Feed ``data`` with ``max_events``, then feed(b"") until nothing is held; each feed's events."""
+    batches = [decoder.feed(data, max_events=max_events)]
+    while decoder.undecoded:
+        batches.append(decoder.feed(b"", max_events=max_events))
+    return batches
+
+
+class TestMaxEvents:
+    STREAM = b"".join(frame(TEXT, f"message {n}".encode()) for n in range(7)) + frame(Opcode.PING, b"p") + frame(
+        BINARY, b"\x00" * 300, fin=False) + frame(CONT, b"\x01" * 300)
+
+    @pytest.mark.parametrize("max_events", [1, 2, 3, 9, 10])
+    def test_feeds_return_at_most_max_events_and_lose_none(self, codec, max_events):
+        expected = codec.MessageDecoder().feed(self.STREAM)
+        assert len(expected) == 9
+        for cuts in splits(self.STREAM):
+            decoder = codec.MessageDecoder()
+            events = []
+            start = 0
+            for cut in sorted(set(cuts)) + [len(self.STREAM)]:
+                batches = drain(decoder, self.STREAM[start:cut], max_events)
+                assert all(len(batch) <= max_events for batch in batches)
+                events += [event for batch in batches for event in batch]
+                start = cut
+            assert events == expected, cuts
+
+    def test_the_rest_is_kept_undecoded_until_asked_for(self, codec):
+        decoder = codec.MessageDecoder()
+        assert decoder.feed(self.STREAM, max_events=2) == [TextMessage("message 0"), TextMessage("message 1")]
+        assert decoder.undecoded == len(self.STREAM) - len(frame(TEXT, b"message 0")) - len(frame(TEXT, b"message 1"))
+        # New data goes after what was kept, and without a limit all of it is decoded.
+        events = decoder.feed(frame(TEXT, b"after"))
+        assert [getattr(event, "data", None) for event in events][-1] == "after"
+        assert len(events) == 8 and decoder.undecoded == 0
+
+    def test_an_error_in_the_kept_bytes_comes_with_the_events_before_it(self, codec):
+        stream = frame(TEXT, b"a") + frame(TEXT, b"b") + frame(TEXT, b"c") + frame(0x3, b"")
+        decoder = codec.MessageDecoder()
+        assert decoder.feed(stream, max_events=2) == [TextMessage("a"), TextMessage("b")]
+        error = expect_error(decoder, b"", ProtocolError, 1002, "reserved")
+        assert error.events == [TextMessage("c")]
+
+    def test_a_close_frame_still_ends_the_stream(self, codec):
+        stream = frame(TEXT, b"a") + frame(Opcode.CLOSE, b"\x03\xe8") + frame(TEXT, b"late")
+        decoder = codec.MessageDecoder()
+        assert decoder.feed(stream, max_events=1) == [TextMessage("a")]
+        assert decoder.feed(b"", max_events=1) == [Close(1000, "")]
+        assert decoder.closed and decoder.undecoded == 0 and decoder.bytes_after_close == len(frame(TEXT, b"late"))
+
+    @pytest.mark.parametrize("value, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
+                                              (2**70, OverflowError), ("2", TypeError)])
+    def test_max_events_must_be_a_positive_count(self, codec, value, error):
+        decoder = codec.MessageDecoder()
+        with pytest.raises(error):
+            decoder.feed(frame(TEXT, b"a"), max_events=value)
+        # A refused argument fails nothing: the decoder goes on.
+        assert decoder.feed(frame(TEXT, b"a")) == [TextMessage("a")]
+
+    def test_a_burst_of_compressed_frames_inflates_no_more_than_it_returns(self, codec):
+        from wsframe import Deflater, negotiate_deflate
+
+        _, parameters = negotiate_deflate("permessage-deflate")
+        deflater = Deflater(parameters, Role.CLIENT)
+        message = bytes(256 << 10)
+        frames = [frame(BINARY, deflater.compress(message), rsv1=True) for _ in range(64)]
+        burst = b"".join(frames)
+        assert len(burst) < 64 << 10  # one read's worth that inflates to 16 MiB
+        decoder = codec.MessageDecoder(max_message_size=None, deflate=parameters)
+        events, peak = peak_memory(lambda: decoder.feed(burst, max_events=2))
+        assert events == [BinaryMessage(message)] * 2
+        assert peak < 8 * len(message), peak  # all 64 at once would be 16 MiB
+        assert decoder.undecoded == len(burst) - len(frames[0]) - len(frames[1])

@@ -22,6 +22,7 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
+from cpython.list cimport PyList_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject, PyTypeObject
@@ -80,6 +81,7 @@ cdef extern from "_utf8.h" nogil:
 cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object text)
+    Py_ssize_t PY_SSIZE_T_MAX
 
 __all__ = [
     "MASK_KERNEL",
@@ -705,6 +707,20 @@ cdef inline void _clear(_Buffer *buffer) noexcept:
         buffer.capacity = 0
 
 
+# max_events=None: as many events as the data completes.
+cdef Py_ssize_t _NO_EVENT_LIMIT = PY_SSIZE_T_MAX
+
+
+cdef Py_ssize_t _max_events_arg(object value) except -1:
+    cdef Py_ssize_t count
+    if value is None:
+        return _NO_EVENT_LIMIT
+    count = value
+    if count < 1:
+        raise _errors.bad_max_events(count)
+    return count
+
+
 cdef class _Reader:
     """The frame layer's state machine, shared by both decoders.
 
@@ -729,6 +745,8 @@ cdef class _Reader:
     cdef bint _feeding              # a feed() is running (a guard against concurrent use)
     cdef bint _closed               # a close frame ended the stream
     cdef uint64_t _bytes_after_close
+    cdef _Buffer _held              # bytes kept back, undecoded, once a feed() reached max_events
+    cdef Py_ssize_t _max_events     # of the feed() running
 
     # Free-threaded CPython: these two may be read while another thread feeds,
     # so they are written and read in critical sections on the decoder.
@@ -757,12 +775,21 @@ cdef class _Reader:
         self._max_frame_size = _limit_arg(max_frame_size, function, "max_frame_size", &self._frame_limit)
         return 0
 
-    def feed(self, data):
+    @property
+    def undecoded(self):
+        """How many bytes ``feed()`` kept back undecoded when it reached ``max_events``."""
+        return self._held.length
+
+    def __dealloc__(self):
+        PyMem_Free(self._held.data)
+
+    def feed(self, data, max_events=None):
         cdef Py_buffer view
         cdef bint release
         cdef const uint8_t *p
         cdef Py_ssize_t size
         cdef bint busy
+        cdef _Buffer joined
         # feed() calls back into Python (events, errors, the inflater), where
         # another thread may call feed() on this decoder: refuse it, or the
         # two would interleave one connection's bytes. The critical section
@@ -776,6 +803,12 @@ cdef class _Reader:
             if self._error is not None:
                 raise _errors.decoder_failed(self._error)
             release = _read_view(data, &view, &p, &size, "feed")
+            try:
+                self._max_events = _max_events_arg(max_events)
+            except BaseException:
+                if release:
+                    PyBuffer_Release(&view)
+                raise
             events = []
             if self._closed:
                 # RFC 6455 section 1.4: after a close frame, "a peer discards
@@ -784,6 +817,28 @@ cdef class _Reader:
                 if release:
                     PyBuffer_Release(&view)
                 return events
+            joined.data = NULL
+            if self._held.length:
+                # What an earlier feed() kept back comes first: the decoder
+                # takes the held bytes over and appends this chunk to them.
+                joined = self._held
+                self._held.data = NULL
+                self._held.length = self._held.capacity = 0
+                try:
+                    _reserve(&joined, <size_t>size, 0)
+                except BaseException:
+                    self._held = joined
+                    if release:
+                        PyBuffer_Release(&view)
+                    raise
+                if size:
+                    memcpy(joined.data + joined.length, p, <size_t>size)
+                joined.length += <size_t>size
+                if release:
+                    PyBuffer_Release(&view)
+                    release = False
+                p = joined.data
+                size = <Py_ssize_t>joined.length
             self._events = events
             try:
                 self._consume(p, size)
@@ -799,6 +854,7 @@ cdef class _Reader:
                 self._events = None
                 if release:
                     PyBuffer_Release(&view)
+                PyMem_Free(joined.data)
             return events
         finally:
             # In the critical section too: the next feed() may run on
@@ -849,6 +905,12 @@ cdef class _Reader:
                 # The close frame is the last one (sections 1.4, 5.5.1).
                 self._discard_after_close(size - position)
                 return 0
+            if position < size and PyList_GET_SIZE(self._events) >= self._max_events:
+                # Enough events for the caller: keep the rest for later.
+                _reserve(&self._held, <size_t>(size - position), 0)
+                memcpy(self._held.data, p + position, <size_t>(size - position))
+                self._held.length = <size_t>(size - position)
+                return 0
 
     cdef inline size_t _frame_end(self, size_t buffered) noexcept:
         """The size a buffer now holding ``buffered`` bytes reaches when the
@@ -892,6 +954,11 @@ cdef class FrameDecoder(_Reader):
     A close frame ends the stream (RFC 6455 section 1.4): it is returned,
     ``closed`` becomes true, and every byte after it is discarded unparsed
     and counted in ``bytes_after_close``.
+
+    ``feed(data, max_events=n)`` stops after the frame that completes the
+    n-th event and keeps the bytes after it, undecoded (``undecoded``
+    counts them); the next ``feed`` decodes them first, and ``feed(b"")``
+    goes on without new data.
     """
 
     cdef bint _chunked
@@ -954,6 +1021,14 @@ cdef class MessageDecoder(_Reader):
     is returned, ``closed`` becomes true, and every byte after it (a message
     left open included) is discarded unparsed and counted in
     ``bytes_after_close``, so the close handshake can finish.
+
+    ``feed(data, max_events=n)`` stops after the frame that completes the
+    n-th event and keeps the bytes after it, undecoded (``undecoded``
+    counts them); the next ``feed`` decodes them first, and ``feed(b"")``
+    goes on without new data. A server whose application lags uses it to
+    stop decoding, and inflating, until the application catches up: a
+    burst of small compressed frames in one read cannot make it inflate
+    more than n messages at once.
 
     ``deflate``, the parameters negotiated for permessage-deflate (RFC 7692),
     turns on decompression: RSV1 on a message's first frame marks it

@@ -241,6 +241,10 @@ def control_payload_too_long_arg(opcode: int, payload_length: int) -> ValueError
     )
 
 
+def bad_max_events(count: int) -> ValueError:
+    return ValueError(f"feed() argument 'max_events' must be None or at least 1, not {count}")
+
+
 def ssize_overflow() -> OverflowError:
     # Same words as the C backend's conversion of an int argument to Py_ssize_t.
     return OverflowError("Python int too large to convert to C ssize_t")

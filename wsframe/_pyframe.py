@@ -413,6 +413,19 @@ def mask_inplace(buffer: object, key: object, offset: int = 0) -> int:
     return (offset + len(view)) & 3
 
 
+# max_events=None: as many events as the data completes.
+_NO_EVENT_LIMIT = sys.maxsize
+
+
+def _max_events_arg(value: object) -> int:
+    if value is None:
+        return _NO_EVENT_LIMIT
+    count = _ssize(value)
+    if count < 1:
+        raise _errors.bad_max_events(count)
+    return count
+
+
 def _limit_arg(value: object, function: str, argument: str) -> Optional[int]:
     if value is None:
         return None
@@ -445,6 +458,8 @@ class _Reader:
         self._feeding = threading.Lock()  # held while a feed() runs
         self._closed = False
         self._bytes_after_close = 0
+        self._held = b""  # bytes kept back, undecoded, once a feed() reached max_events
+        self._max_events = _NO_EVENT_LIMIT
 
     @property
     def closed(self) -> bool:
@@ -456,7 +471,12 @@ class _Reader:
         """How many bytes arrived after the close frame and were discarded."""
         return self._bytes_after_close
 
-    def feed(self, data: object) -> list:  # type: ignore[type-arg]
+    @property
+    def undecoded(self) -> int:
+        """How many bytes ``feed()`` kept back undecoded when it reached ``max_events``."""
+        return len(self._held)
+
+    def feed(self, data: object, max_events: Optional[int] = None) -> list:  # type: ignore[type-arg]
         # Another thread may call feed() on this decoder while this one runs
         # Python code: refuse it, or the two would interleave one connection's
         # bytes. A lock's non-blocking acquire is an atomic check-and-set.
@@ -466,15 +486,20 @@ class _Reader:
             if self._error is not None:
                 raise _errors.decoder_failed(self._error)
             view = _byte_view(data, "feed", "data")
+            self._max_events = _max_events_arg(max_events)
             events: list = []  # type: ignore[type-arg]
             if self._closed:
                 # RFC 6455 section 1.4: after a close frame, "a peer discards
                 # any further data received".
                 self._bytes_after_close += len(view)
                 return events
+            stream = view
+            if self._held:
+                # What an earlier feed() kept back comes first.
+                stream, self._held = self._held + view, b""
             self._events = events
             try:
-                self._consume(view)
+                self._consume(stream)
             except BaseException as exc:
                 # RFC 6455 section 7.1.7: the connection is failed; no
                 # half-parsed state may be used again. What this chunk
@@ -545,6 +570,10 @@ class _Reader:
                 self._closed = True
                 self._bytes_after_close = size - position
                 return
+            if position < size and len(self._events) >= self._max_events:
+                # Enough events for the caller: keep the rest for later.
+                self._held = bytes(view[position:])
+                return
 
     def _on_header(self, header: FrameHeader) -> None:
         raise NotImplementedError
@@ -591,6 +620,11 @@ class FrameDecoder(_Reader):
     A close frame ends the stream (RFC 6455 section 1.4): it is returned,
     ``closed`` becomes true, and every byte after it is discarded unparsed
     and counted in ``bytes_after_close``.
+
+    ``feed(data, max_events=n)`` stops after the frame that completes the
+    n-th event and keeps the bytes after it, undecoded (``undecoded``
+    counts them); the next ``feed`` decodes them first, and ``feed(b"")``
+    goes on without new data.
     """
 
     def __init__(
@@ -605,8 +639,8 @@ class FrameDecoder(_Reader):
         self._chunked = bool(chunked)
         self._payload = bytearray()
 
-    def feed(self, data: object) -> List[Frame]:
-        return super().feed(data)
+    def feed(self, data: object, max_events: Optional[int] = None) -> List[Frame]:
+        return super().feed(data, max_events)
 
     def _on_header(self, header: FrameHeader) -> None:
         self._payload = bytearray()
@@ -654,6 +688,14 @@ class MessageDecoder(_Reader):
     left open included) is discarded unparsed and counted in
     ``bytes_after_close``, so the close handshake can finish.
 
+    ``feed(data, max_events=n)`` stops after the frame that completes the
+    n-th event and keeps the bytes after it, undecoded (``undecoded``
+    counts them); the next ``feed`` decodes them first, and ``feed(b"")``
+    goes on without new data. A server whose application lags uses it to
+    stop decoding, and inflating, until the application catches up: a
+    burst of small compressed frames in one read cannot make it inflate
+    more than n messages at once.
+
     ``deflate``, the parameters negotiated for permessage-deflate (RFC 7692),
     turns on decompression: RSV1 on a message's first frame marks it
     compressed, and RSV1 anywhere else is 1002. A compressed message is
@@ -688,8 +730,8 @@ class MessageDecoder(_Reader):
         self._utf8 = _Utf8Decoder()
         self._control = bytearray()
 
-    def feed(self, data: object) -> List[Event]:
-        return super().feed(data)
+    def feed(self, data: object, max_events: Optional[int] = None) -> List[Event]:
+        return super().feed(data, max_events)
 
     def _on_header(self, header: FrameHeader) -> None:
         opcode = header.opcode
