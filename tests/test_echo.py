@@ -388,3 +388,24 @@ def test_many_concurrent_clients(echo_server: EchoServer) -> None:
         [echo] = client.read_frames(1)
         assert echo.payload == f"client {number}".encode()
         client.close()
+
+
+def test_a_burst_of_compressed_messages_in_one_segment_is_echoed_in_order(raw: RawClient) -> None:
+    # The server decodes a batch at a time (max_events), writing each back
+    # before inflating the next: every message still comes back, in order.
+    status, head = raw.request(Sec_WebSocket_Extensions="permessage-deflate")
+    assert status == "HTTP/1.1 101 Switching Protocols"
+    response = [line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-extensions:")]
+    parameters = wsframe.accept_deflate_response(response[0], wsframe.deflate_offer())
+    deflater = wsframe.Deflater(parameters, Role.CLIENT)
+    messages = [f"message {number} ".encode() * 10 for number in range(200)]
+    raw.sock.sendall(b"".join(frame(Opcode.TEXT, deflater.compress(message), rsv1=True) for message in messages)
+                     + frame(Opcode.CLOSE, b"\x03\xe8"))
+    decoder = wsframe.MessageDecoder(Role.CLIENT, deflate=parameters)
+    events = decoder.feed(raw.rest)
+    while not decoder.closed:
+        data = raw.sock.recv(65536)
+        assert data, "the server closed TCP before its close frame"
+        events += decoder.feed(data)
+    assert events == [wsframe.TextMessage(message.decode()) for message in messages] + [wsframe.Close(1000, "")]

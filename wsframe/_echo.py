@@ -25,6 +25,8 @@ __all__ = ["EchoConfig", "serve"]
 logger = logging.getLogger("wsframe.echo")
 
 READ_SIZE = 65536
+# Messages decoded from a read before they are written back and the writer drained.
+ECHO_BATCH = 16
 
 # Smaller messages are sent uncompressed (RSV1 clear, RFC 7692 section 6):
 # deflating them costs more than the bytes it could save.
@@ -117,38 +119,45 @@ async def _echo(
             continue
         if not data:
             return  # TCP closed without a close frame: 1006, nothing to send.
-        failure: Optional[ProtocolError] = None
-        try:
-            events = decoder.feed(data)
-        except ProtocolError as error:
-            # The peer sent what the chunk completed before the violation
-            # first: answer it, then fail the connection.
-            events, failure = error.events, error
-        for event in events:
-            if closing and not isinstance(event, Close):
-                continue  # nothing may follow our close frame (section 5.5.1)
-            if isinstance(event, TextMessage):
-                writer.write(_data_frame(Opcode.TEXT, event.data.encode("utf-8"), deflater))
-            elif isinstance(event, BinaryMessage):
-                writer.write(_data_frame(Opcode.BINARY, event.data, deflater))
-            elif isinstance(event, Ping):
-                writer.write(encode_frame(Opcode.PONG, event.payload))
-            elif isinstance(event, Close):
-                # Echo the status code back (section 5.5.1) unless this is the
-                # answer to our own close; then the server closes TCP first
-                # (section 7.1.1).
+        while True:
+            # A batch at a time, each written back before the next is decoded:
+            # a read full of small compressed frames inflates no more than
+            # ECHO_BATCH messages before the client has to take them.
+            failure: Optional[ProtocolError] = None
+            try:
+                events = decoder.feed(data, max_events=ECHO_BATCH)
+            except ProtocolError as error:
+                # The peer sent what the chunk completed before the violation
+                # first: answer it, then fail the connection.
+                events, failure = error.events, error
+            for event in events:
+                if closing and not isinstance(event, Close):
+                    continue  # nothing may follow our close frame (section 5.5.1)
+                if isinstance(event, TextMessage):
+                    writer.write(_data_frame(Opcode.TEXT, event.data.encode("utf-8"), deflater))
+                elif isinstance(event, BinaryMessage):
+                    writer.write(_data_frame(Opcode.BINARY, event.data, deflater))
+                elif isinstance(event, Ping):
+                    writer.write(encode_frame(Opcode.PONG, event.payload))
+                elif isinstance(event, Close):
+                    # Echo the status code back (section 5.5.1) unless this is
+                    # the answer to our own close; then the server closes TCP
+                    # first (section 7.1.1).
+                    if not closing:
+                        writer.write(_close_frame(event.code))
+                    return
+            if failure is not None:
+                # _Fail the WebSocket Connection_ (section 7.1.7): say why,
+                # then close TCP without waiting for the client.
+                logger.info("failing connection: %d %s", failure.close_code, failure.reason)
                 if not closing:
-                    writer.write(_close_frame(event.code))
+                    writer.write(_close_frame(failure.close_code, failure.reason))
                 return
-        if failure is not None:
-            # _Fail the WebSocket Connection_ (section 7.1.7): say why, then
-            # close TCP without waiting for the client.
-            logger.info("failing connection: %d %s", failure.close_code, failure.reason)
-            if not closing:
-                writer.write(_close_frame(failure.close_code, failure.reason))
-            return
-        # Backpressure: a client that does not read stops being read.
-        await writer.drain()
+            # Backpressure: a client that does not read stops being read.
+            await writer.drain()
+            if not decoder.undecoded:
+                break
+            data = b""
 
 
 async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: EchoConfig) -> None:
