@@ -7,6 +7,7 @@ the echoes, closes, and POSTs what it saw back to the test.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -34,7 +35,7 @@ def find_browser() -> str:
     raise AssertionError("unreachable")
 
 
-@pytest.fixture
+@contextlib.contextmanager
 def page_server() -> Iterator[Any]:
     """Serves the page and collects the single result it POSTs."""
     results: "queue.Queue[Dict[str, Any]]" = queue.Queue()
@@ -60,40 +61,49 @@ def page_server() -> Iterator[Any]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.results = results  # type: ignore[attr-defined]
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_chromium_echoes_text_binary_and_1_mib_compressed(echo_server: EchoServer, page_server: Any, tmp_path: Path) -> None:
-    browser = find_browser()
-    host, port = page_server.server_address
-    url = f"http://{host}:{port}/echo.html?ws={echo_server.url}"
-    process = subprocess.Popen(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",  # root in CI containers; the page is our own
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            url,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # The browser is the peer, not code under test: keep the sanitizer
-        # runtimes tools/sanitize.sh preloads out of it.
-        env={name: value for name, value in os.environ.items() if name != "LD_PRELOAD"},
-    )
     try:
-        result: Optional[Dict[str, Any]] = page_server.results.get(timeout=90)
-    except queue.Empty:
-        result = None
+        yield server
     finally:
-        process.kill()
-        process.wait()
+        server.shutdown()
+        server.server_close()
+
+
+def run_echo_page(ws_url: str, tmp_path: Path) -> Dict[str, Any]:
+    """Open the page in headless Chromium against the echo endpoint ``ws_url``; what it reported."""
+    browser = find_browser()
+    with page_server() as pages:
+        host, port = pages.server_address
+        url = f"http://{host}:{port}/echo.html?ws={ws_url}"
+        process = subprocess.Popen(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",  # root in CI containers; the page is our own
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                url,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # The browser is the peer, not code under test: keep the sanitizer
+            # runtimes tools/sanitize.sh preloads out of it.
+            env={name: value for name, value in os.environ.items() if name != "LD_PRELOAD"},
+        )
+        try:
+            result: Optional[Dict[str, Any]] = pages.results.get(timeout=90)
+        except queue.Empty:
+            result = None
+        finally:
+            process.kill()
+            process.wait()
     assert result is not None, "the page never reported (is Chromium able to start here?)"
+    return result
+
+
+def test_chromium_echoes_text_binary_and_1_mib_compressed(echo_server: EchoServer, tmp_path: Path) -> None:
+    result = run_echo_page(echo_server.url, tmp_path)
     assert result["checks"] == [["text", True], ["binary", True], ["1 MiB", True], ["repetitive text", True]]
     # Chromium offers permessage-deflate and the echo server accepts it, so
     # every message above went through wsframe's inflater and deflater.

@@ -2,8 +2,11 @@
 
 :func:`accept` reads a client's HTTP/1.1 upgrade request and returns the
 ``101 Switching Protocols`` response, or raises :class:`HandshakeError`
-carrying the HTTP error response to send instead. Only the reference echo
-server uses it; wsframe's public API is the frame codec.
+carrying the HTTP error response to send instead; :func:`check` and
+:func:`switching_protocols` are its two halves, for a server (the uvicorn
+protocol) that answers only once its application accepts. The reference
+echo server and the uvicorn protocol use it; wsframe's public API is the
+frame codec.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import hashlib
 import re
 from typing import Collection, Dict, List, NamedTuple, Optional, Tuple
 
-__all__ = ["HandshakeError", "Request", "accept", "accept_key", "parse_request"]
+__all__ = ["HandshakeError", "Request", "accept", "accept_key", "check", "parse_request", "switching_protocols"]
 
 #: Appended to the client's key before hashing (RFC 6455 section 1.3).
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -43,11 +46,16 @@ class HandshakeError(Exception):
 
 
 class Request(NamedTuple):
-    """An HTTP request head: method, target and header fields (names lower-cased)."""
+    """An HTTP request head: method, target and header fields.
+
+    ``headers`` maps lower-cased names to their values; ``fields`` keeps the
+    fields as they came, in order, names as sent (an ASGI scope wants them).
+    """
 
     method: str
     target: str
     headers: Dict[str, List[str]]
+    fields: Tuple[Tuple[str, str], ...] = ()
 
     def header(self, name: str) -> Optional[str]:
         """The field's value, the values of a repeated field joined by commas."""
@@ -77,6 +85,7 @@ def parse_request(head: bytes) -> Request:
     if len(field_lines) > MAX_HEADER_FIELDS:
         raise HandshakeError(431, "Request Header Fields Too Large", f"more than {MAX_HEADER_FIELDS} header fields")
     headers: Dict[str, List[str]] = {}
+    fields: List[Tuple[str, str]] = []
     for line in field_lines:
         name, colon, value = line.partition(b":")
         if not colon or _TOKEN.fullmatch(name) is None:
@@ -86,7 +95,8 @@ def parse_request(head: bytes) -> Request:
         if any(ord(c) < 0x20 and c != "\t" or c == "\x7f" for c in text):
             raise _bad_request(f"control character in header field {name.decode('ascii')}")
         headers.setdefault(name.decode("ascii").lower(), []).append(text)
-    return Request(method.decode("ascii"), target.decode("latin-1"), headers)
+        fields.append((name.decode("ascii"), text))
+    return Request(method.decode("ascii"), target.decode("latin-1"), headers, tuple(fields))
 
 
 def _tokens(value: Optional[str]) -> List[str]:
@@ -99,17 +109,13 @@ def accept_key(key: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def accept(
-    request: Request,
-    *,
-    allowed_origins: Optional[Collection[str]] = None,
-    extra_headers: Tuple[Tuple[str, str], ...] = (),
-) -> bytes:
-    """Check an upgrade request (RFC 6455 section 4.2.1); return the 101 response.
+def check(request: Request, *, allowed_origins: Optional[Collection[str]] = None) -> str:
+    """Check an upgrade request (RFC 6455 section 4.2.1); return its ``Sec-WebSocket-Key``.
 
     ``allowed_origins``, when given, lists the ``Origin`` values accepted
     (browsers send one; other clients usually do not and are refused too).
-    ``extra_headers`` go into the 101 response (a negotiated extension).
+    Raises :class:`HandshakeError` with the HTTP answer for a request that
+    cannot be upgraded.
     """
     if request.method != "GET":
         raise HandshakeError(405, "Method Not Allowed", "a WebSocket handshake is a GET request", (("Allow", "GET"),))
@@ -125,8 +131,10 @@ def accept(
     if "upgrade" not in _tokens(request.header("connection")):
         raise _bad_request("the Connection header must include Upgrade")
     keys = request.headers.get("sec-websocket-key", [])
-    if len(keys) != 1:
-        raise _bad_request("expected exactly one Sec-WebSocket-Key header")
+    if not keys:
+        raise _bad_request("missing Sec-WebSocket-Key header")
+    if len(keys) > 1:
+        raise _bad_request("more than one Sec-WebSocket-Key header")
     try:
         nonce = base64.b64decode(keys[0], validate=True)
     except ValueError:  # binascii.Error, or a non-ASCII character
@@ -141,11 +149,27 @@ def accept(
         )
     if allowed_origins is not None and request.header("origin") not in allowed_origins:
         raise HandshakeError(403, "Forbidden", f"origin {request.header('origin')!r} is not allowed")
+    return keys[0]
+
+
+def switching_protocols(key: str, extra_headers: Tuple[Tuple[str, str], ...] = ()) -> bytes:
+    """The ``101 Switching Protocols`` response for a checked request's key,
+    with ``extra_headers`` (a negotiated extension, a subprotocol...)."""
     lines = [
         "HTTP/1.1 101 Switching Protocols",
         "Upgrade: websocket",
         "Connection: Upgrade",
-        f"Sec-WebSocket-Accept: {accept_key(keys[0])}",
+        f"Sec-WebSocket-Accept: {accept_key(key)}",
     ]
     lines += [f"{name}: {value}" for name, value in extra_headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def accept(
+    request: Request,
+    *,
+    allowed_origins: Optional[Collection[str]] = None,
+    extra_headers: Tuple[Tuple[str, str], ...] = (),
+) -> bytes:
+    """:func:`check` the request and return its 101 response with ``extra_headers``."""
+    return switching_protocols(check(request, allowed_origins=allowed_origins), extra_headers)
