@@ -67,13 +67,51 @@ def render(run: dict, baseline: str = "wsframe-c") -> str:
     return "\n".join(lines)
 
 
+def render_uvicorn(run: dict, baseline: str = "websockets-sansio") -> str:
+    """bench_uvicorn.py's results: one row per message size, one column per --ws."""
+    rows: Dict[int, Dict[str, dict]] = defaultdict(dict)
+    for bench in run["benchmarks"]:
+        info = bench.get("extra_info", {})
+        if "messages_per_s" in info:
+            rows[info["size"]][info["implementation"]] = info
+    names = sorted({name for row in rows.values() for name in row}, key=lambda name: (name != baseline, name))
+    lines = [
+        f"Round trips per second over 8 connections (ratio to {baseline}), p50 / p99 round trip in ms;"
+        " server and client CPU as a share of one core.",
+        "",
+        "| message | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for size in sorted(rows):
+        base = rows[size].get(baseline, {}).get("messages_per_s")
+        cells = []
+        for name in names:
+            info = rows[size].get(name)
+            if info is None:
+                cells.append("")
+                continue
+            ratio = f" ({info['messages_per_s'] / base:.2f}x)" if base else ""
+            cpu = f"; CPU {info['server_cpu_share']:.2f} / {info.get('client_cpu_share', float('nan')):.2f}"
+            cells.append(f"{info['messages_per_s']:,.0f}/s{ratio}; {info['p50_us'] / 1000:.2f} / "
+                         f"{info['p99_us'] / 1000:.2f} ms{cpu}")
+        label = f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("json_file")
-    parser.add_argument("--baseline", default="wsframe-c")
+    parser.add_argument("--baseline", default=None)
+    parser.add_argument("--uvicorn", action="store_true", help="the uvicorn table (bench_uvicorn.py)")
     arguments = parser.parse_args()
     with open(arguments.json_file) as file:
-        print(render(json.load(file), arguments.baseline))
+        run = json.load(file)
+    if arguments.uvicorn:
+        print(render_uvicorn(run, arguments.baseline or "websockets-sansio"))
+    else:
+        run["benchmarks"] = [bench for bench in run["benchmarks"] if not bench["group"].startswith("uvicorn")]
+        print(render(run, arguments.baseline or "wsframe-c"))
 
 
 if __name__ == "__main__":
