@@ -1,4 +1,4 @@
-"""Run each drop-in's tests under the oldest and the newest release of the range it supports.
+"""Run each drop-in's tests (and the uvicorn protocol's) under the oldest and the newest release it supports.
 
 For every (library, release) below: a fresh venv, wsframe with its test and
 interop extras, then that release of the library in place of the pinned one,
@@ -29,11 +29,13 @@ RANGES: Dict[str, Tuple[str, str]] = {
     "websockets": ("14.0", "17.4"),
     "wsproto": ("1.2.0", "1.3.2"),
     "aiohttp": ("3.14.0", "3.14.5"),
+    "uvicorn": ("0.54.0", "0.55.0"),
 }
 TESTS = {
     "websockets": ["tests/test_integrations.py", "tests/test_integrations_websockets.py"],
     "wsproto": ["tests/test_integrations.py", "tests/test_integrations_wsproto.py"],
     "aiohttp": ["tests/test_integrations.py", "tests/test_integrations_aiohttp.py"],
+    "uvicorn": ["tests/test_integrations_uvicorn.py"],
 }
 
 
