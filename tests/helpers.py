@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import json
 import os
 import random
+import subprocess
 import sys
-from typing import Any, Callable, List, Optional, Tuple
+import tarfile
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -149,3 +154,49 @@ def require_peer(module: str, minimum_python: Tuple[int, int] = (3, 11)) -> Any:
             pytest.skip(f"{module} needs Python >= {minimum_python[0]}.{minimum_python[1]} at its pinned version")
         missing_peer(f"{module} is not installed (pip install '.[interop]'): {exc}")
         raise  # unreachable: missing_peer fails or skips
+
+
+def peer_sdist_tests(request: Any, tmp_path_factory: Any, package: str, version: str, *files: str) -> Path:
+    """``<package>-<version>/`` holding the tests/ folder (and ``files``) of
+    that release's sdist on PyPI, downloaded once into pytest's cache."""
+    cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache = Path(cache_plugin.mkdir(f"{package}-sdist")) if cache_plugin else tmp_path_factory.mktemp("sdist")
+    sdist = cache / f"{package}-{version}.tar.gz"
+    if not sdist.exists():
+        download = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+             f"{package}=={version}", "--dest", str(cache)],
+            capture_output=True, text=True,
+        )
+        if download.returncode != 0:
+            missing_peer(f"could not download {package} {version}'s sdist: {download.stderr[-500:]}")
+    root = tmp_path_factory.mktemp(f"{package}-suite")
+    prefix = f"{package}-{version}/"
+    with tarfile.open(sdist) as archive:
+        members = [member for member in archive.getmembers()
+                   if member.name.startswith(prefix + "tests/") or member.name[len(prefix):] in files]
+        archive.extractall(root, members=members)  # noqa: S202 (PyPI sdist of the installed release)
+    return root / f"{package}-{version}"
+
+
+def run_peer_suite(suite: Path, report: Path, peer: str, mode: str, backend: str, files: List[str]) -> Dict[str, Any]:
+    """Run a peer's own tests under tests/plugins/peer_suite.py (``mode``: off,
+    on or secrets-keys) on one wsframe backend; each test's outcome and the
+    plugin's call counts."""
+    plugins = Path(__file__).parent / "plugins"
+    env = dict(os.environ, WSFRAME_PEER=peer, WSFRAME_DROPIN=mode, WSFRAME_PEER_REPORT=str(report),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(plugins), os.environ.get("PYTHONPATH")])))
+    env.pop("WSFRAME_PURE_PYTHON", None)
+    if backend == "python":
+        env["WSFRAME_PURE_PYTHON"] = "1"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "peer_suite", "-p", "no:cacheprovider", "-q", *files],
+                         cwd=suite, env=env, capture_output=True, text=True, timeout=900)
+    assert report.exists(), run.stdout[-3000:] + run.stderr[-2000:]
+    result: Dict[str, Any] = json.loads(report.read_text())
+    assert result["backend"] == backend and result["mode"] == mode
+    result["summary"] = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
+    return result
+
+
+def failed_tests(result: Dict[str, Any]) -> set:
+    return {test for test, outcome in result["outcomes"].items() if outcome == "failed"}

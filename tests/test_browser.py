@@ -18,7 +18,6 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
-import pytest
 from conftest import EchoServer
 from helpers import missing_peer
 

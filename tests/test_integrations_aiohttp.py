@@ -14,23 +14,17 @@ from __future__ import annotations
 import asyncio
 import configparser
 import importlib.metadata
-import json
-import os
-import subprocess
-import sys
-import tarfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from helpers import frame, missing_peer, require_peer
+from helpers import failed_tests, frame, peer_sdist_tests, require_peer, run_peer_suite
 from hypothesis import given
 from hypothesis import strategies as st
 from test_differential import utf8_ish
 
 from wsframe.integrations import version_in
 
-PLUGINS = Path(__file__).parent / "plugins"
 SUITE_FILES = ["tests/test_websocket_parser.py", "tests/test_websocket_writer.py",
                "tests/test_web_websocket_functional.py", "tests/test_client_ws_functional.py",
                "tests/test_client_ws.py", "tests/test_web_websocket.py"]
@@ -52,24 +46,7 @@ def aiohttp_suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     dropin = require_peer("wsframe.integrations.aiohttp")
     version = importlib.metadata.version("aiohttp")
     assert version_in(version, dropin.SUPPORTED), f"aiohttp {version} is outside {dropin.SUPPORTED}"
-    cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
-    cache = Path(cache_plugin.mkdir("aiohttp-sdist")) if cache_plugin else tmp_path_factory.mktemp("sdist")
-    sdist = cache / f"aiohttp-{version}.tar.gz"
-    if not sdist.exists():
-        download = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"aiohttp=={version}", "--dest", str(cache)],
-            capture_output=True, text=True,
-        )
-        if download.returncode != 0:
-            missing_peer(f"could not download aiohttp {version}'s sdist: {download.stderr[-500:]}")
-    root = tmp_path_factory.mktemp("aiohttp-suite")
-    prefix = f"aiohttp-{version}/"
-    with tarfile.open(sdist) as archive:
-        members = [m for m in archive.getmembers()
-                   if m.name.startswith(prefix + "tests/") or m.name == prefix + "pytest.ini"]
-        archive.extractall(root, members=members)  # noqa: S202 (PyPI sdist at the installed version)
-    suite = root / f"aiohttp-{version}"
+    suite = peer_sdist_tests(request, tmp_path_factory, "aiohttp", version, "pytest.ini")
     # aiohttp's own settings (warnings are errors, markers, timeouts), less
     # what needs its CI's plugins: xdist, coverage, doctests.
     config = configparser.ConfigParser(interpolation=None)
@@ -84,25 +61,7 @@ def aiohttp_suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 
 def run_aiohttp_suite(suite: Path, workdir: Path, mode: str, backend: str = "c") -> Dict[str, Any]:
-    report = workdir / f"{mode}-{backend}.json"
-    env = dict(os.environ, WSFRAME_PEER="aiohttp", WSFRAME_DROPIN=mode, WSFRAME_PEER_REPORT=str(report),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])))
-    env.pop("WSFRAME_PURE_PYTHON", None)
-    if backend == "python":
-        env["WSFRAME_PURE_PYTHON"] = "1"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "peer_suite", "-p", "no:cacheprovider", "-q", *SUITE_FILES],
-        cwd=suite, env=env, capture_output=True, text=True, timeout=900,
-    )
-    assert report.exists(), run.stdout[-3000:] + run.stderr[-2000:]
-    result: Dict[str, Any] = json.loads(report.read_text())
-    assert result["backend"] == backend and result["mode"] == mode
-    result["summary"] = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
-    return result
-
-
-def failed(result: Dict[str, Any]) -> set:
-    return {test for test, outcome in result["outcomes"].items() if outcome == "failed"}
+    return run_peer_suite(suite, workdir / f"{mode}-{backend}.json", "aiohttp", mode, backend, SUITE_FILES)
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +77,14 @@ def test_aiohttp_own_suite_passes_with_the_dropin(
 ) -> None:
     result = run_aiohttp_suite(aiohttp_suite, tmp_path, "on", backend)
     assert set(result["outcomes"]) == set(aiohttp_baseline["outcomes"])
-    assert failed(result) - failed(aiohttp_baseline) == set(KNOWN_DIFFERENCES), result["summary"]
+    assert failed_tests(result) - failed_tests(aiohttp_baseline) == set(KNOWN_DIFFERENCES), result["summary"]
     calls = result["calls"]
     # wsframe read and wrote the frames of aiohttp's servers and clients alike.
     assert calls["reader: wsframe's"] > 10_000, calls
     assert calls["reader made by aiohttp.web"] > 100 and calls["reader made by ws_connect"] > 100, calls
     assert calls["frame written by wsframe"] > 500, calls
     print(f"aiohttp's WebSocket tests: {len(aiohttp_baseline['outcomes'])}; failing on aiohttp's own code: "
-          f"{len(failed(aiohttp_baseline))}; with the drop-in ({backend}): {len(failed(result))}")
+          f"{len(failed_tests(aiohttp_baseline))}; with the drop-in ({backend}): {len(failed_tests(result))}")
 
 
 # The drop-in in this process -----------------------------------------------

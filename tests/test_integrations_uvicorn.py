@@ -18,14 +18,13 @@ import re
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
-from helpers import frame, missing_peer, require_peer
+from helpers import frame, peer_sdist_tests, require_peer
 
 import wsframe
 
@@ -51,22 +50,7 @@ def uvicorn_suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     protocol = require_peer("wsframe.integrations.uvicorn")
     version = importlib.metadata.version("uvicorn")
     assert protocol.version_in(version, protocol.SUPPORTED), f"uvicorn {version} is outside {protocol.SUPPORTED}"
-    cache_plugin = getattr(request.config, "cache", None)
-    cache = Path(cache_plugin.mkdir("uvicorn-sdist")) if cache_plugin else tmp_path_factory.mktemp("sdist")
-    sdist = cache / f"uvicorn-{version}.tar.gz"
-    if not sdist.exists():
-        download = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"uvicorn=={version}", "--dest", str(cache)],
-            capture_output=True, text=True,
-        )
-        if download.returncode != 0:
-            missing_peer(f"could not download uvicorn {version}'s sdist: {download.stderr[-500:]}")
-    root = tmp_path_factory.mktemp("uvicorn-suite")
-    with tarfile.open(sdist) as archive:
-        members = [m for m in archive.getmembers() if m.name.startswith(f"uvicorn-{version}/tests/")]
-        archive.extractall(root, members=members)  # noqa: S202 (PyPI sdist at the installed version)
-    suite = root / f"uvicorn-{version}"
+    suite = peer_sdist_tests(request, tmp_path_factory, "uvicorn", version)
     conftest = suite / "tests" / "conftest.py"
     text = conftest.read_text()
     anchor = f'"{SANSIO}", id="websockets-sansio"\n        ),\n'

@@ -14,7 +14,6 @@ pairing must see exactly what the plain pair sees.
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import json
 import os
 import random
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from helpers import frame, missing_peer, require_peer
+from helpers import failed_tests, frame, missing_peer, require_peer, run_peer_suite
 
 import wsframe
 
@@ -210,7 +209,6 @@ def test_dropin_is_really_in_use() -> None:
 
 PEER_SUITES = Path(os.environ.get("WSFRAME_PEER_SUITES", Path(__file__).resolve().parents[2] / "shared" / "peer-suites"))
 WEBSOCKETS_SUITE = PEER_SUITES / "websockets-17.0.1-tests.tar.gz"
-PLUGINS = Path(__file__).parent / "plugins"
 # The files of websockets' suite that test the seam the drop-in replaces.
 SEAM = ["tests/test_frames.py", "tests/test_protocol.py", "tests/test_streams.py", "tests/test_client.py",
         "tests/test_server.py", "tests/extensions/test_permessage_deflate.py", "tests/legacy/test_framing.py"]
@@ -237,23 +235,7 @@ def websockets_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_websockets_suite(suite: Path, workdir: Path, mode: str, backend: str = "c") -> Dict[str, Any]:
-    """Run the seam files; return each test's outcome and the call counts."""
-    report = workdir / f"{mode}-{backend}.json"
-    env = dict(os.environ, WSFRAME_PEER="websockets", WSFRAME_DROPIN=mode, WSFRAME_PEER_REPORT=str(report),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])))
-    env.pop("WSFRAME_PURE_PYTHON", None)
-    if backend == "python":
-        env["WSFRAME_PURE_PYTHON"] = "1"
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "peer_suite", "-p", "no:cacheprovider", "-q", *SEAM],
-                         cwd=suite, env=env, capture_output=True, text=True, timeout=600)
-    assert report.exists(), run.stdout[-3000:] + run.stderr[-2000:]
-    result: Dict[str, Any] = json.loads(report.read_text())
-    assert result["backend"] == backend and result["mode"] == mode
-    return result
-
-
-def failed(result: Dict[str, Any]) -> set:
-    return {test for test, outcome in result["outcomes"].items() if outcome == "failed"}
+    return run_peer_suite(suite, workdir / f"{mode}-{backend}.json", "websockets", mode, backend, SEAM)
 
 
 @pytest.fixture(scope="module")
@@ -276,16 +258,16 @@ def test_websockets_own_suite_passes_with_the_dropin(
         assert result["calls"].get("receive loop: websockets' own", 0) == 0, result["calls"]
         assert result["calls"]["receive loop: wsframe's"] > 100, result["calls"]
         assert result["calls"]["frame encoded by wsframe"] > 100, result["calls"]
-    baseline_failures = failed(websockets_baseline)
+    baseline_failures = failed_tests(websockets_baseline)
     # With websockets' source of mask keys, every test that passes on
     # websockets' code passes on wsframe's, but the two that cannot apply.
-    assert failed(own_keys) - baseline_failures == set(NOT_APPLICABLE)
+    assert failed_tests(own_keys) - baseline_failures == set(NOT_APPLICABLE)
     # With wsframe's keys, the only others are the tests that pin the key.
-    key_pinning = failed(dropin) - baseline_failures - set(NOT_APPLICABLE)
-    assert failed(dropin) >= set(NOT_APPLICABLE)
+    key_pinning = failed_tests(dropin) - baseline_failures - set(NOT_APPLICABLE)
+    assert failed_tests(dropin) >= set(NOT_APPLICABLE)
     assert key_pinning, "no test pins the mask key any more: update the README's count"
     print(f"websockets' seam tests: {len(websockets_baseline['outcomes'])}; failing on websockets' own code: "
-          f"{len(baseline_failures)}; with the drop-in ({backend}): {len(failed(dropin))} failing, of which "
+          f"{len(baseline_failures)}; with the drop-in ({backend}): {len(failed_tests(dropin))} failing, of which "
           f"{len(key_pinning)} pin the mask key and {len(NOT_APPLICABLE)} cannot apply")
 
 

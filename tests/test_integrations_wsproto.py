@@ -12,13 +12,12 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
-from helpers import missing_peer, require_peer
+from helpers import peer_sdist_tests, require_peer
 from test_differential import frame_streams
 from hypothesis import given
 from hypothesis import strategies as st
@@ -37,23 +36,7 @@ def wsproto_suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     # The suite of the release installed: CI runs the oldest and the newest of dropin.SUPPORTED.
     version = importlib.metadata.version("wsproto")
     assert version_in(version, dropin.SUPPORTED), f"wsproto {version} is outside {dropin.SUPPORTED}"
-    cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
-    cache = Path(cache_plugin.mkdir("wsproto-sdist")) if cache_plugin else tmp_path_factory.mktemp("sdist")
-    sdist = cache / f"wsproto-{version}.tar.gz"
-    if not sdist.exists():
-        download = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"wsproto=={version}", "--dest", str(cache)],
-            capture_output=True,
-            text=True,
-        )
-        if download.returncode != 0:
-            missing_peer(f"could not download wsproto {version}'s sdist: {download.stderr[-500:]}")
-    root = tmp_path_factory.mktemp("wsproto-suite")
-    with tarfile.open(sdist) as archive:
-        members = [m for m in archive.getmembers() if m.name.startswith(f"wsproto-{version}/tests/")]
-        archive.extractall(root, members=members)  # noqa: S202 (PyPI sdist at a pinned version)
-    return root / f"wsproto-{version}"
+    return peer_sdist_tests(request, tmp_path_factory, "wsproto", version)
 
 
 def run_suite(suite: Path, workdir: Path, *options: str, env: Optional[Dict[str, str]] = None) -> Dict[str, int]:

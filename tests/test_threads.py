@@ -90,7 +90,6 @@ def test_feed_refuses_a_second_feed_while_one_runs(codec, monkeypatch):
     # interleave. Driven deterministically by feeding from inside the inflater.
     from helpers import frame
 
-    import wsframe
     from wsframe import _deflate
 
     decoder = codec.MessageDecoder(wsframe.Role.SERVER, deflate=wsframe.DeflateParameters())

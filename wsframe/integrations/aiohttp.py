@@ -39,7 +39,6 @@ import operator
 from collections import deque
 from typing import Any, Deque, Dict, List, Optional, Tuple, Union
 
-import aiohttp
 from aiohttp import client, client_ws, http, http_websocket, web_ws
 from aiohttp._websocket import helpers, models, reader, reader_py
 from aiohttp._websocket import writer as _writer_module

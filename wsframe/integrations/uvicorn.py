@@ -40,7 +40,7 @@ import http
 import importlib.metadata
 import logging
 import os
-from typing import Any, Deque, Dict, List, Optional, Tuple, cast
+from typing import Any, Dict, List, Optional, Tuple, cast
 from urllib.parse import unquote
 
 from .. import _handshake
