@@ -157,8 +157,8 @@ def require_peer(module: str, minimum_python: Tuple[int, int] = (3, 11)) -> Any:
 
 
 def peer_sdist_tests(request: Any, tmp_path_factory: Any, package: str, version: str, *files: str) -> Path:
-    """``<package>-<version>/`` holding the tests/ folder (and ``files``) of
-    that release's sdist on PyPI, downloaded once into pytest's cache."""
+    """``<package>-<version>/`` holding the tests/ (or test/) folder, and
+    ``files``, of that release's sdist on PyPI, downloaded once into pytest's cache."""
     cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     cache = Path(cache_plugin.mkdir(f"{package}-sdist")) if cache_plugin else tmp_path_factory.mktemp("sdist")
     sdist = cache / f"{package}-{version}.tar.gz"
@@ -174,7 +174,8 @@ def peer_sdist_tests(request: Any, tmp_path_factory: Any, package: str, version:
     prefix = f"{package}-{version}/"
     with tarfile.open(sdist) as archive:
         members = [member for member in archive.getmembers()
-                   if member.name.startswith(prefix + "tests/") or member.name[len(prefix):] in files]
+                   if member.name.startswith((prefix + "tests/", prefix + "test/"))
+                   or member.name[len(prefix):] in files]
         archive.extractall(root, members=members)  # noqa: S202 (PyPI sdist of the installed release)
     return root / f"{package}-{version}"
 

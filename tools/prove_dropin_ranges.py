@@ -26,9 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # library -> (oldest, newest) release of the range its drop-in supports.
 RANGES: Dict[str, Tuple[str, str]] = {
-    "websockets": ("14.0", "17.4"),
+    "websockets": ("17.0", "17.4"),
     "wsproto": ("1.2.0", "1.3.2"),
-    "aiohttp": ("3.14.0", "3.14.5"),
+    "aiohttp": ("3.14.4", "3.14.5"),
     "uvicorn": ("0.54.0", "0.55.0"),
 }
 TESTS = {

@@ -52,7 +52,7 @@ from .._types import Role, Rsv
 __all__ = ["SUPPORTED", "WebSocketReader", "install", "installed", "uninstall"]
 
 #: The aiohttp releases the drop-in supports; CI tests the oldest and the newest.
-SUPPORTED = ">=3.14,<4"
+SUPPORTED = ">=3.14.4,<4"
 
 WebSocketError = models.WebSocketError
 WSCloseCode = models.WSCloseCode

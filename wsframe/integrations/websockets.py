@@ -40,7 +40,7 @@ from .._types import Role, Rsv
 __all__ = ["SUPPORTED", "install", "installed", "uninstall"]
 
 #: The websockets releases the drop-in supports; CI tests the oldest and the newest.
-SUPPORTED = ">=14.0,<18"
+SUPPORTED = ">=17.0,<18"
 
 _ALL_RSV = Rsv.RSV1 | Rsv.RSV2 | Rsv.RSV3
 _originals: Dict[str, Any] = {}
@@ -66,16 +66,8 @@ def serialize(self: frames.Frame, *, mask: bool, extensions: Optional[Sequence[A
 
 
 def _limits(self: protocol.Protocol) -> Tuple[Optional[int], Optional[int]]:
-    """websockets' message and fragment limits. websockets 16 split
-    ``max_size`` in two (``max_message_size``, ``max_fragment_size``)."""
-    if hasattr(self, "max_message_size"):
-        return self.max_message_size, self.max_fragment_size
-    return self.max_size, None  # type: ignore[attr-defined]
-
-
-def _message_so_far(self: protocol.Protocol) -> Optional[int]:
-    """The size of the fragmented message in progress (``cur_size`` before websockets 16)."""
-    return self.current_size if hasattr(self, "current_size") else self.cur_size  # type: ignore[attr-defined]
+    """websockets' message and fragment limits (``max_size``, an int or a tuple)."""
+    return self.max_message_size, self.max_fragment_size
 
 
 def _frame_size_limit(self: protocol.Protocol) -> Optional[int]:
@@ -84,7 +76,7 @@ def _frame_size_limit(self: protocol.Protocol) -> Optional[int]:
     message_limit, fragment_limit = _limits(self)
     limit: Optional[int] = None
     if message_limit is not None:
-        so_far = _message_so_far(self)
+        so_far = self.current_size
         limit = message_limit if so_far is None else message_limit - so_far
     if fragment_limit is not None:
         limit = fragment_limit if limit is None else min(limit, fragment_limit)
@@ -240,7 +232,7 @@ def parse(self: protocol.Protocol) -> Generator[None, None, None]:
         self.fail(frames.CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
         self.parser_exc = exc
     except exceptions.PayloadTooBig as exc:
-        exc.set_current_size(_message_so_far(self))
+        exc.set_current_size(self.current_size)
         self.fail(frames.CloseCode.MESSAGE_TOO_BIG, str(exc))
         self.parser_exc = exc
     except Exception as exc:
@@ -266,14 +258,10 @@ def _layout_problems() -> Sequence[str]:
                      if not callable(getattr(owner, name, None))]
     # The attributes parse() reads live on instances: make one and look.
     sample = protocol.Protocol(protocol.SERVER)
-    for name in ("reader", "extensions", "debug", "logger", "parser_exc", "side"):
+    for name in ("reader", "extensions", "debug", "logger", "parser_exc", "side", "max_message_size",
+                 "max_fragment_size", "current_size"):
         if not hasattr(sample, name):
             problems.append(f"websockets.protocol.Protocol().{name}")
-    limits = {"max_message_size", "max_fragment_size", "current_size"} <= set(vars(sample)) or {
-        "max_size", "cur_size"} <= set(vars(sample))
-    if not limits:
-        problems.append("websockets.protocol.Protocol()'s size limits (max_message_size, max_fragment_size and "
-                        "current_size, or max_size and cur_size)")
     reader = getattr(sample, "reader", None)
     if not isinstance(getattr(reader, "buffer", None), bytearray) or not isinstance(getattr(reader, "eof", None), bool):
         problems.append("websockets.streams.StreamReader().buffer (a bytearray) and .eof")
