@@ -298,6 +298,8 @@ class WSFrameProtocol(asyncio.Protocol):
 
     def handle_frames(self, data: bytes) -> None:
         """Decode what arrived, as far as the application's queue allows, and act on it."""
+        if self.transport.is_closing():
+            return  # failed, or closed after the close handshake: nothing more is read
         while True:
             room = max(self.config.ws_max_queue - self.queue.qsize(), 1)
             failure: Optional[ProtocolError] = None
