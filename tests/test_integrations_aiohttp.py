@@ -159,6 +159,8 @@ def aiohttp_streams(draw: Any) -> bytes:
         frames.insert(position, frame(2, b"r", rsv1=True))
     elif fault == 3:
         frames.insert(position, frame(9, b"p", fin=False))
+    elif fault == 4:
+        frames.insert(position, frame(draw(st.sampled_from([8, 9, 10])), b"", rsv1=True))
     return b"".join(frames)
 
 

@@ -253,7 +253,7 @@ class WebSocketReader(reader_py.WebSocketReader):
 
     def _on_frame(self, opcode: int, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> None:
         """One whole frame, through aiohttp's header rules and message layer."""
-        if rsv2 or rsv3 or (rsv1 and not self._compress):
+        if rsv2 or rsv3 or (rsv1 and not self._compress) or (rsv1 and opcode > 0x7 and _rsv1_on_control_refused()):
             raise WebSocketError(WSCloseCode.PROTOCOL_ERROR, "Received frame with non-zero reserved bits")
         if opcode <= 0x7:
             # A message's first frame decides whether it is compressed (RFC 7692 section 6).
@@ -292,6 +292,8 @@ class WebSocketReader(reader_py.WebSocketReader):
             return WebSocketError(WSCloseCode.PROTOCOL_ERROR, "Received fragmented control frame")
         if opcode > 0x7 and length > 125:
             return WebSocketError(WSCloseCode.PROTOCOL_ERROR, "Control frame payload cannot be larger than 125 bytes")
+        if opcode > 0x7 and first & 0x40 and _rsv1_on_control_refused():
+            return WebSocketError(WSCloseCode.PROTOCOL_ERROR, "Received frame with non-zero reserved bits")
         if opcode <= 0x7 and first & 0x40 and not (self._frame_fin or self._compressed == _NOT_SET):
             return WebSocketError(WSCloseCode.PROTOCOL_ERROR, "Received frame with non-zero reserved bits")
         if length == 126:
@@ -397,6 +399,30 @@ def _layout_problems() -> List[str]:
             "queue", "_max_msg_size", "_compress", "_decode_text", "_partial", "_opcode", "_compressed",
             "_frame_fin", "_weak_self") if not hasattr(sample, name)]
     return problems
+
+
+_RSV1_ON_CONTROL: List[bool] = []
+
+
+def _rsv1_on_control_refused() -> bool:
+    """Whether this aiohttp's own reader refuses RSV1 on a control frame when
+    compression is on: 3.14.4 does (RFC 7692 section 6.1), 3.14.5 lets it
+    pass for interoperability. Asked of aiohttp's reader itself, once."""
+    if not _RSV1_ON_CONTROL:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        try:
+            queue = reader_py.WebSocketDataQueue(_NoProtocol(), 2**16, loop=loop)  # type: ignore[arg-type]
+            probe = reader_py.WebSocketReader(queue, 2**20, compress=True, decode_text=True)
+            try:
+                probe._feed_data(bytes([0xC0 | 0x9, 0]))  # a ping with RSV1 set
+                _RSV1_ON_CONTROL.append(False)
+            except WebSocketError:
+                _RSV1_ON_CONTROL.append(True)
+        finally:
+            loop.close()
+    return _RSV1_ON_CONTROL[0]
 
 
 class _NoProtocol:
