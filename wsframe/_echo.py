@@ -27,6 +27,10 @@ logger = logging.getLogger("wsframe.echo")
 READ_SIZE = 65536
 # Messages decoded from a read before they are written back and the writer drained.
 ECHO_BATCH = 16
+# Connections the kernel may hold before they are accepted (it caps this at
+# net.core.somaxconn). asyncio's default, 100, overflowed when 200 clients
+# connected at once, and the kernel reset some of them.
+BACKLOG = 1024
 
 # Smaller messages are sent uncompressed (RSV1 clear, RFC 7692 section 6):
 # deflating them costs more than the bytes it could save.
@@ -186,7 +190,7 @@ async def serve(host: str = "127.0.0.1", port: int = 9001, config: EchoConfig = 
         await _serve_connection(reader, writer, config)
 
     # The stream's limit bounds what readuntil() buffers of the request head.
-    return await asyncio.start_server(on_connection, host, port, limit=_handshake.MAX_REQUEST_SIZE)
+    return await asyncio.start_server(on_connection, host, port, limit=_handshake.MAX_REQUEST_SIZE, backlog=BACKLOG)
 
 
 def run(host: str, port: int, config: EchoConfig) -> None:
