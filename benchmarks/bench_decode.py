@@ -18,7 +18,7 @@ import os
 from typing import Callable, Dict, List, Optional
 
 import pytest
-from peers import available, with_dropin
+from peers import available, installed_for, with_dropin
 
 KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
 CHUNK = 65536
@@ -178,6 +178,7 @@ def bench_decode(benchmark, name, stream):
     benchmark.group = f"decode {stream} frames"
     benchmark.extra_info["size"] = frame_size * count
     benchmark.extra_info["frames"] = count
-    messages = benchmark.pedantic(run, args=(chunks,), rounds=5, warmup_rounds=1)
+    with installed_for(run):
+        messages = benchmark.pedantic(run, args=(chunks,), rounds=5, warmup_rounds=1)
     if name in DECODERS:
         assert messages == count

@@ -15,7 +15,7 @@ import os
 from typing import Callable, Dict, List
 
 import pytest
-from peers import available, with_dropin
+from peers import available, installed_for, with_dropin
 
 COUNT = 10_000
 SIZES = [16, 1024, 65536]
@@ -162,5 +162,6 @@ def bench_encode(benchmark, name, role, size):
     benchmark.group = f"encode {role} {size} B"
     benchmark.extra_info["size"] = size * COUNT
     benchmark.extra_info["frames"] = COUNT
-    sent = benchmark.pedantic(ROLES[role][name], args=(payload, COUNT), rounds=5, warmup_rounds=1)
+    with installed_for(ROLES[role][name]):
+        sent = benchmark.pedantic(ROLES[role][name], args=(payload, COUNT), rounds=5, warmup_rounds=1)
     assert sent >= size * COUNT

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from typing import Any, Callable, Dict, TypeVar
+from typing import Any, Callable, Dict, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -20,15 +21,26 @@ def available(candidates: Dict[str, Callable[[], T]]) -> Dict[str, T]:
 
 
 def with_dropin(library: str, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
-    """A peer's benchmark function with wsframe's drop-in for ``library`` installed while it runs."""
-    dropin = importlib.import_module(f"wsframe.integrations.{library}")
+    """A peer's benchmark function, marked to run with wsframe's drop-in for ``library`` installed
+    (``installed_for`` installs it around the whole benchmark, so install() is never timed)."""
     run_peer = make()
 
     def run(*args: Any) -> Any:
-        dropin.install()
-        try:
-            return run_peer(*args)
-        finally:
-            dropin.uninstall()
+        return run_peer(*args)
 
+    run.wsframe_dropin = importlib.import_module(f"wsframe.integrations.{library}")  # type: ignore[attr-defined]
     return run
+
+
+@contextlib.contextmanager
+def installed_for(run: Callable[..., Any]) -> Iterator[None]:
+    """The drop-in ``run`` was marked with, installed while the block runs; nothing for other runs."""
+    dropin = getattr(run, "wsframe_dropin", None)
+    if dropin is None:
+        yield
+        return
+    dropin.install()
+    try:
+        yield
+    finally:
+        dropin.uninstall()

@@ -2,6 +2,8 @@
 
     pytest benchmarks --benchmark-only --benchmark-json=bench.json
     python benchmarks/report.py bench.json
+    python benchmarks/report.py --dropin run1.json run2.json run3.json   # the drop-ins' gains
+    python benchmarks/report.py --uvicorn bench.json                     # bench_uvicorn.py
 
 Within each group every entry is shown against wsframe-c, so the table reads
 the same on a fast or a slow machine.
@@ -12,8 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 from collections import defaultdict
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 
 def _throughput(size: int, seconds: float) -> str:
@@ -99,16 +102,82 @@ def render_uvicorn(run: dict, baseline: str = "websockets-sansio") -> str:
     return "\n".join(lines)
 
 
+# The peer each drop-in goes under, as users run it: aiohttp's own reader is
+# its compiled one (aiohttp-c) in the decode groups.
+DROPIN_PEERS = {"websockets": "websockets", "wsproto": "wsproto", "aiohttp": "aiohttp"}
+DECODE_BASELINES = {"aiohttp": "aiohttp-c"}
+# (row label, benchmark group, whether the peer's baseline is its decoder)
+DROPIN_PATHS = [
+    ("receive 16 B", "decode 16 B frames", True),
+    ("receive 1 KiB", "decode 1 KiB frames", True),
+    ("receive 1 KiB text", "decode 1 KiB text frames", True),
+    ("receive 1 MiB", "decode 1 MiB frames", True),
+    *[(f"send {size}, client (masked)", f"encode client (masked) {nbytes} B", False)
+      for size, nbytes in (("16 B", 16), ("1 KiB", 1024), ("64 KiB", 65536))],
+    *[(f"send {size}, server", f"encode server (unmasked) {nbytes} B", False)
+      for size, nbytes in (("16 B", 16), ("1 KiB", 1024), ("64 KiB", 65536))],
+]
+
+
+def dropin_ratios(run: dict) -> Dict[Tuple[str, str], float]:
+    """One run's drop-in gains: (path label, library) -> peer median / peer-with-drop-in median."""
+    medians: Dict[str, Dict[str, float]] = defaultdict(dict)
+    for bench in run["benchmarks"]:
+        medians[bench["group"]][bench["params"].get("name", bench["name"])] = bench["stats"]["median"]
+    ratios = {}
+    for label, group, decode in DROPIN_PATHS:
+        for library in DROPIN_PEERS:
+            peer = DECODE_BASELINES.get(library, library) if decode else library
+            plain = medians.get(group, {}).get(peer)
+            dropped = medians.get(group, {}).get(f"{library}+wsframe-dropin")
+            if plain and dropped:
+                ratios[label, library] = plain / dropped
+    return ratios
+
+
+def render_dropin(runs: List[dict]) -> str:
+    """The drop-ins' gains over one or more runs: the median ratio, and the range when runs differ."""
+    per_run = [dropin_ratios(run) for run in runs]
+    lines = [
+        f"Peer time / peer-with-drop-in time (higher is faster), median of {len(runs)} run(s)"
+        + (" with the lowest and highest in brackets." if len(runs) > 1 else "."),
+        "",
+        "| path | " + " | ".join(DROPIN_PEERS) + " |",
+        "|---|" + "---|" * len(DROPIN_PEERS),
+    ]
+    for label, _, _ in DROPIN_PATHS:
+        cells = []
+        for library in DROPIN_PEERS:
+            values = sorted(ratios[label, library] for ratios in per_run if (label, library) in ratios)
+            if not values:
+                cells.append("")
+                continue
+            cell = f"{statistics.median(values):.2f}x"
+            if len(values) > 1:
+                cell += f" ({values[0]:.2f}-{values[-1]:.2f})"
+            cells.append(cell)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("json_file")
+    parser.add_argument("json_file", nargs="+", help="one run; --dropin takes several")
     parser.add_argument("--baseline", default=None)
     parser.add_argument("--uvicorn", action="store_true", help="the uvicorn table (bench_uvicorn.py)")
+    parser.add_argument("--dropin", action="store_true", help="the drop-ins' gains (peer time / peer+drop-in time)")
     arguments = parser.parse_args()
-    with open(arguments.json_file) as file:
-        run = json.load(file)
+    runs = []
+    for name in arguments.json_file:
+        with open(name) as file:
+            runs.append(json.load(file))
+    if len(runs) > 1 and not arguments.dropin:
+        parser.error("only --dropin summarises several runs")
+    run = runs[0]
     if arguments.uvicorn:
         print(render_uvicorn(run, arguments.baseline or "websockets-sansio"))
+    elif arguments.dropin:
+        print(render_dropin(runs))
     else:
         run["benchmarks"] = [bench for bench in run["benchmarks"] if not bench["group"].startswith("uvicorn")]
         print(render(run, arguments.baseline or "wsframe-c"))
