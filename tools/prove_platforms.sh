@@ -85,6 +85,8 @@ for arch in "${architectures[@]}"; do
 
     echo "== $arch: $(chroot "$root" /usr/bin/python3 -c 'import platform, sys; print(platform.machine(), sys.version.split()[0], sys.byteorder + "-endian")')"
     log="$base/tests-$arch.log"
+    # One architecture's failure is reported in the summary, not fatal to the next.
+    set +e
     chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
         PIP_CERT=/etc/ssl/certs/host-ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
         WSFRAME_REQUIRE_EXTENSION=1 WSFRAME_EMULATED="qemu-$qemu" EXPECTED_KERNEL="$(expected_kernel "$arch")" \
@@ -106,6 +108,7 @@ for arch in "${architectures[@]}"; do
             /venv/bin/pytest -q -p no:cacheprovider $TESTS
         ' 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
+    set -e
     summary+=("$arch: $(grep -E '[0-9]+ passed' "$log" | tail -1) (exit $status, log $log)")
     [ "$status" -eq 0 ] || failed=1
 done
