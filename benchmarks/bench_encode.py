@@ -162,6 +162,7 @@ def bench_encode(benchmark, name, role, size):
     benchmark.group = f"encode {role} {size} B"
     benchmark.extra_info["size"] = size * COUNT
     benchmark.extra_info["frames"] = COUNT
-    with installed_for(ROLES[role][name]):
-        sent = benchmark.pedantic(ROLES[role][name], args=(payload, COUNT), rounds=5, warmup_rounds=1)
+    run = ROLES[role][name]
+    with installed_for(run):
+        sent = benchmark.pedantic(run, args=(payload, COUNT), rounds=5, warmup_rounds=1)
     assert sent >= size * COUNT

@@ -23,11 +23,7 @@ def available(candidates: Dict[str, Callable[[], T]]) -> Dict[str, T]:
 def with_dropin(library: str, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
     """A peer's benchmark function, marked to run with wsframe's drop-in for ``library`` installed
     (``installed_for`` installs it around the whole benchmark, so install() is never timed)."""
-    run_peer = make()
-
-    def run(*args: Any) -> Any:
-        return run_peer(*args)
-
+    run = make()
     run.wsframe_dropin = importlib.import_module(f"wsframe.integrations.{library}")  # type: ignore[attr-defined]
     return run
 

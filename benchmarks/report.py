@@ -102,9 +102,9 @@ def render_uvicorn(run: dict, baseline: str = "websockets-sansio") -> str:
     return "\n".join(lines)
 
 
-# The peer each drop-in goes under, as users run it: aiohttp's own reader is
-# its compiled one (aiohttp-c) in the decode groups.
-DROPIN_PEERS = {"websockets": "websockets", "wsproto": "wsproto", "aiohttp": "aiohttp"}
+# The libraries with a drop-in; each is compared with itself, except that on
+# receive aiohttp runs its compiled reader (aiohttp-c), as its users do.
+DROPIN_LIBRARIES = ("websockets", "wsproto", "aiohttp")
 DECODE_BASELINES = {"aiohttp": "aiohttp-c"}
 # (row label, benchmark group, whether the peer's baseline is its decoder)
 DROPIN_PATHS = [
@@ -126,7 +126,7 @@ def dropin_ratios(run: dict) -> Dict[Tuple[str, str], float]:
         medians[bench["group"]][bench["params"].get("name", bench["name"])] = bench["stats"]["median"]
     ratios = {}
     for label, group, decode in DROPIN_PATHS:
-        for library in DROPIN_PEERS:
+        for library in DROPIN_LIBRARIES:
             peer = DECODE_BASELINES.get(library, library) if decode else library
             plain = medians.get(group, {}).get(peer)
             dropped = medians.get(group, {}).get(f"{library}+wsframe-dropin")
@@ -142,12 +142,12 @@ def render_dropin(runs: List[dict]) -> str:
         f"Peer time / peer-with-drop-in time (higher is faster), median of {len(runs)} run(s)"
         + (" with the lowest and highest in brackets." if len(runs) > 1 else "."),
         "",
-        "| path | " + " | ".join(DROPIN_PEERS) + " |",
-        "|---|" + "---|" * len(DROPIN_PEERS),
+        "| path | " + " | ".join(DROPIN_LIBRARIES) + " |",
+        "|---|" + "---|" * len(DROPIN_LIBRARIES),
     ]
     for label, _, _ in DROPIN_PATHS:
         cells = []
-        for library in DROPIN_PEERS:
+        for library in DROPIN_LIBRARIES:
             values = sorted(ratios[label, library] for ratios in per_run if (label, library) in ratios)
             if not values:
                 cells.append("")
