@@ -48,7 +48,7 @@ def extensions():
         "wsframe._cframe",
         sources=[pyx if cythonize is not None else generated_c],
         include_dirs=["wsframe"],
-        depends=[os.path.join("wsframe", name) for name in ("_mask.h", "_utf8.h", "_keypool.h")],
+        depends=[os.path.join("wsframe", name) for name in ("_mask.h", "_utf8.h", "_keypool.h", "_rfc6455.pxd")],
     )
     if cythonize is None:
         return [extension]

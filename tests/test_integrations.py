@@ -90,3 +90,43 @@ def test_internals_that_moved_are_refused_and_nothing_is_replaced(library: str,
         with pytest.raises(RuntimeError, match=rf"cannot install under {library} .*{name}.*nothing was replaced"):
             dropin.install(force=force)
         assert not dropin.installed()
+
+
+def test_uninstall_restores_the_librarys_own_objects(library: str) -> None:
+    dropin = dropin_module(library)
+    patches = [patch for part in dropin._DROPIN.parts.values() for patch in part]
+    own = [vars(patch.owner)[patch.name] for patch in patches]
+    dropin.install()
+    try:
+        assert all(vars(patch.owner)[patch.name] is patch.replacement for patch in patches)
+    finally:
+        dropin.uninstall()
+    assert [vars(patch.owner)[patch.name] for patch in patches] == own
+
+
+def test_aiohttp_install_leaves_installed_exactly_the_parts_asked_for() -> None:
+    # install(reader=False) after install() gives the reader back to aiohttp,
+    # instead of silently keeping it.
+    dropin = dropin_module("aiohttp")
+    from aiohttp._websocket import reader, writer
+
+    own_reader, own_write = reader.WebSocketReader, vars(writer.WebSocketWriter)["_write_websocket_frame"]
+    dropin.install()
+    try:
+        assert reader.WebSocketReader is dropin.WebSocketReader
+        dropin.install(reader=False)
+        assert reader.WebSocketReader is own_reader
+        assert vars(writer.WebSocketWriter)["_write_websocket_frame"] is not own_write
+        dropin.install(writer=False)
+        assert reader.WebSocketReader is dropin.WebSocketReader
+        assert vars(writer.WebSocketWriter)["_write_websocket_frame"] is own_write
+    finally:
+        dropin.uninstall()
+    assert reader.WebSocketReader is own_reader and not dropin.installed()
+
+
+def test_install_names_its_parts_when_given_an_unknown_one() -> None:
+    dropin = dropin_module("wsproto")
+    with pytest.raises(TypeError, match="unknown part.*reader.*the wsproto drop-in has frames"):
+        dropin._DROPIN.install(reader=True)
+    assert not dropin.installed()

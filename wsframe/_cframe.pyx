@@ -38,6 +38,33 @@ from wsframe._deflate import inflater_for
 from wsframe._events import BinaryMessage, Frame, Ping, Pong, TextMessage
 from wsframe._types import DEFAULT_MAX_SIZE, FrameHeader, Opcode, Role
 
+from wsframe._rfc6455 cimport (
+    ALL_RSV,
+    CONTROL_BIT,
+    FIN,
+    LENGTH_16,
+    LENGTH_64,
+    MASK_BIT,
+    MASK_KEY_LENGTH,
+    MAX_CONTROL_PAYLOAD_LENGTH,
+    MAX_HEADER_LENGTH,
+    MAX_LENGTH_7,
+    MAX_LENGTH_16,
+    MAX_PAYLOAD_LENGTH,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    OPCODE_BITS,
+    PAYLOAD_LENGTH_BITS,
+    RSV1,
+    RSV2,
+    RSV3,
+    header_length,
+)
+
 cdef extern from "_mask.h" nogil:
     ctypedef void (*wsframe_mask_fn)(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t *key, size_t phase)
     ctypedef struct wsframe_mask_kernel:
@@ -238,9 +265,6 @@ cdef tuple _OPCODES = tuple(
 cdef object _ROLE_SERVER = Role.SERVER
 cdef object _ROLE_CLIENT = Role.CLIENT
 cdef object _FrameHeader = FrameHeader
-cdef int _ALL_RSV = 0x70
-cdef int _MAX_CONTROL_PAYLOAD_LENGTH = 125
-cdef uint64_t _MAX_PAYLOAD_LENGTH = 0x7FFFFFFFFFFFFFFF
 
 
 cdef extern from "Python.h":
@@ -323,7 +347,7 @@ cdef bint _reader_is_server(object role) except -1:
 
 cdef int _allowed_rsv_arg(object allowed_rsv) except -1:
     cdef Py_ssize_t value = allowed_rsv
-    if value & ~_ALL_RSV:
+    if value & ~ALL_RSV:
         raise _errors.bad_allowed_rsv(value)
     return <int>value
 
@@ -353,7 +377,7 @@ def parse_header(data, Py_ssize_t offset=0, *, role=Role.SERVER, Py_ssize_t allo
     cdef Py_ssize_t size
     cdef _Header header
 
-    if rsv_allowed & ~_ALL_RSV:
+    if rsv_allowed & ~ALL_RSV:
         raise _errors.bad_allowed_rsv(rsv_allowed)
     max_payload_length = _limit_arg(max_payload_length, "parse_header", "max_payload_length", &limit)
     release = _read_view(data, &view, &p, &size, "parse_header")
@@ -370,7 +394,7 @@ def parse_header(data, Py_ssize_t offset=0, *, role=Role.SERVER, Py_ssize_t allo
             PyBuffer_Release(&view)
     first = header.first
     return _record(_FrameHeader,
-        ((first & 0x80) != 0, (first & 0x40) != 0, (first & 0x20) != 0, (first & 0x10) != 0,
+        ((first & FIN) != 0, (first & RSV1) != 0, (first & RSV2) != 0, (first & RSV3) != 0,
          _OPCODES[header.opcode], header.masked, header.payload_length,
          PyBytes_FromStringAndSize(<char *>header.mask_key, 4) if header.masked else None,
          header.header_length),
@@ -383,69 +407,69 @@ cdef int _parse(const uint8_t *p, Py_ssize_t available, bint reader_is_server, i
     cdef int first, second, opcode, rsv
     cdef bint fin, masked, is_control
     cdef uint64_t payload_length
-    cdef Py_ssize_t header_length, i
+    cdef Py_ssize_t length_end, i   # where the length field ends
 
     # Each check runs as soon as the bytes it needs are present, so a bad
     # header fails at its first byte instead of waiting for the rest.
     if available < 1:
         return 0
     first = p[0]
-    opcode = first & 0x0F
+    opcode = first & OPCODE_BITS
     if _OPCODES[opcode] is None:
         raise _errors.reserved_opcode(opcode)
-    rsv = first & _ALL_RSV
+    rsv = first & ALL_RSV
     if rsv & ~allowed_rsv:
         raise _errors.rsv_not_negotiated(rsv & ~allowed_rsv)
-    fin = (first & 0x80) != 0
-    is_control = (opcode & 0x8) != 0
+    fin = (first & FIN) != 0
+    is_control = (opcode & CONTROL_BIT) != 0
     if is_control and not fin:
         raise _errors.fragmented_control_frame(opcode)
 
     if available < 2:
         return 0
     second = p[1]
-    masked = (second & 0x80) != 0
+    masked = (second & MASK_BIT) != 0
     if masked != reader_is_server:
         raise _errors.mask_bit_wrong(reader_is_server)
-    payload_length = second & 0x7F
-    if is_control and payload_length > <uint64_t>_MAX_CONTROL_PAYLOAD_LENGTH:
+    payload_length = second & PAYLOAD_LENGTH_BITS
+    if is_control and payload_length > <uint64_t>MAX_CONTROL_PAYLOAD_LENGTH:
         raise _errors.control_frame_too_long(opcode)
 
     # RFC 6455 section 5.2: "the minimal number of bytes MUST be used to
     # encode the length", and a 64-bit length has its top bit clear.
-    if payload_length < 126:
-        header_length = 2
-    elif payload_length == 126:
+    if payload_length <= MAX_LENGTH_7:
+        length_end = 2
+    elif payload_length == LENGTH_16:
         if available < 4:
             return 0
         payload_length = (<uint64_t>p[2] << 8) | p[3]
-        if payload_length < 126:
+        if payload_length <= MAX_LENGTH_7:
             raise _errors.non_minimal_length_16(payload_length)
-        header_length = 4
+        length_end = 4
     else:
         if available < 10:
             return 0
         payload_length = 0
         for i in range(2, 10):
             payload_length = (payload_length << 8) | p[i]
-        if payload_length > _MAX_PAYLOAD_LENGTH:
+        if payload_length > MAX_PAYLOAD_LENGTH:
             raise _errors.length_msb_set()
-        if payload_length < 65536:
+        if payload_length <= MAX_LENGTH_16:
             raise _errors.non_minimal_length_64(payload_length)
-        header_length = 10
+        length_end = 10
     if payload_length > limit:
         raise _errors.frame_too_big(payload_length, max_payload_length)
 
     if masked:
-        if available < header_length + 4:
+        if available < length_end + MASK_KEY_LENGTH:
             return 0
-        memcpy(header.mask_key, p + header_length, 4)
-        header_length += 4
+        memcpy(header.mask_key, p + length_end, MASK_KEY_LENGTH)
+        length_end += MASK_KEY_LENGTH
     header.first = first
     header.opcode = opcode
     header.masked = masked
     header.payload_length = payload_length
-    header.header_length = header_length
+    header.header_length = length_end
     return 1
 
 
@@ -479,44 +503,39 @@ cdef int _opcode_arg(object opcode) except -1:
 
 
 cdef int _check_control(int opcode, bint fin, uint64_t payload_length) except -1:
-    if opcode & 0x8:
+    if opcode & CONTROL_BIT:
         if not fin:
             raise _errors.fragmented_control_frame_arg(opcode)
-        if payload_length > <uint64_t>_MAX_CONTROL_PAYLOAD_LENGTH:
+        if payload_length > <uint64_t>MAX_CONTROL_PAYLOAD_LENGTH:
             raise _errors.control_payload_too_long_arg(opcode, payload_length)
     return 0
 
 
-cdef inline Py_ssize_t _header_length(uint64_t payload_length, bint masked) noexcept nogil:
-    cdef Py_ssize_t length = 2 if payload_length < 126 else (4 if payload_length < 65536 else 10)
-    return length + 4 if masked else length
-
-
 cdef inline void _write_header(uint8_t *out, int first, uint64_t payload_length,
                                const uint8_t *key) noexcept nogil:
-    """Write a header of ``_header_length(payload_length, key != NULL)`` bytes."""
-    cdef uint8_t mask_bit = 0x80 if key != NULL else 0
+    """Write a header of ``header_length(payload_length, key != NULL)`` bytes."""
+    cdef uint8_t mask_bit = MASK_BIT if key != NULL else 0
     cdef int i
     out[0] = <uint8_t>first
-    if payload_length < 126:
+    if payload_length <= MAX_LENGTH_7:
         out[1] = mask_bit | <uint8_t>payload_length
         out += 2
-    elif payload_length < 65536:
-        out[1] = mask_bit | 126
+    elif payload_length <= MAX_LENGTH_16:
+        out[1] = mask_bit | LENGTH_16
         out[2] = <uint8_t>(payload_length >> 8)
         out[3] = <uint8_t>payload_length
         out += 4
     else:
-        out[1] = mask_bit | 127
+        out[1] = mask_bit | LENGTH_64
         for i in range(8):
             out[2 + i] = <uint8_t>(payload_length >> (56 - 8 * i))
         out += 10
     if key != NULL:
-        memcpy(out, key, 4)
+        memcpy(out, key, MASK_KEY_LENGTH)
 
 
 cdef inline int _first_byte(int opcode, bint fin, bint rsv1, bint rsv2, bint rsv3) noexcept nogil:
-    return (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0) | opcode
+    return (FIN if fin else 0) | (RSV1 if rsv1 else 0) | (RSV2 if rsv2 else 0) | (RSV3 if rsv3 else 0) | opcode
 
 
 def encode_header(opcode, payload_length, *, bint fin=True, bint rsv1=False, bint rsv2=False,
@@ -526,14 +545,14 @@ def encode_header(opcode, payload_length, *, bint fin=True, bint rsv1=False, bin
     cdef bytes key = None
     cdef const uint8_t *key_ptr = NULL
     payload_length = PyNumber_Index(payload_length)
-    if payload_length < 0 or payload_length > 0x7FFFFFFFFFFFFFFF:
+    if payload_length < 0 or payload_length > MAX_PAYLOAD_LENGTH:
         raise _errors.bad_payload_length(payload_length)
     length = payload_length
     _check_control(op, fin, length)
     if mask_key is not None:
         key = _mask_key(mask_key, "encode_header", "mask_key")
         key_ptr = <const uint8_t *>PyBytes_AS_STRING(key)
-    out = PyBytes_FromStringAndSize(NULL, _header_length(length, key_ptr != NULL))
+    out = PyBytes_FromStringAndSize(NULL, header_length(length, key_ptr != NULL))
     _write_header(<uint8_t *>PyBytes_AS_STRING(out), _first_byte(op, fin, rsv1, rsv2, rsv3), length, key_ptr)
     return out
 
@@ -544,7 +563,7 @@ def encode_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=F
     cdef Py_buffer view
     cdef bytes key = None
     cdef const uint8_t *key_ptr = NULL
-    cdef Py_ssize_t header_length
+    cdef Py_ssize_t head_length
     cdef uint8_t *out_ptr
     cdef uint8_t fresh_key[4]
     _acquire(payload, &view, "encode_frame", "payload", False)
@@ -560,14 +579,14 @@ def encode_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=F
             key = _mask_key(mask, "encode_frame", "mask")
         if key is not None:
             key_ptr = <const uint8_t *>PyBytes_AS_STRING(key)
-        header_length = _header_length(<uint64_t>view.len, key_ptr != NULL)
-        out = PyBytes_FromStringAndSize(NULL, header_length + view.len)
+        head_length = header_length(<uint64_t>view.len, key_ptr != NULL)
+        out = PyBytes_FromStringAndSize(NULL, head_length + view.len)
         out_ptr = <uint8_t *>PyBytes_AS_STRING(out)
         _write_header(out_ptr, _first_byte(op, fin, rsv1, rsv2, rsv3), <uint64_t>view.len, key_ptr)
         if key_ptr != NULL:
-            wsframe_mask(<const uint8_t *>view.buf, out_ptr + header_length, <size_t>view.len, key_ptr, 0)
+            wsframe_mask(<const uint8_t *>view.buf, out_ptr + head_length, <size_t>view.len, key_ptr, 0)
         elif view.len:
-            memcpy(out_ptr + header_length, view.buf, <size_t>view.len)
+            memcpy(out_ptr + head_length, view.buf, <size_t>view.len)
         return out
     finally:
         PyBuffer_Release(&view)
@@ -735,7 +754,7 @@ cdef class _Reader:
     cdef int _allowed_rsv
     cdef uint64_t _frame_limit
     cdef object _max_frame_size
-    cdef uint8_t _partial[14]
+    cdef uint8_t _partial[MAX_HEADER_LENGTH]
     cdef Py_ssize_t _partial_length
     cdef bint _in_payload
     cdef _Header _header
@@ -869,7 +888,7 @@ cdef class _Reader:
             if not self._in_payload:
                 if self._partial_length:
                     had = self._partial_length
-                    take = min(14 - had, size - position)
+                    take = min(MAX_HEADER_LENGTH - had, size - position)
                     memcpy(self._partial + had, p + position, <size_t>take)
                     if not _parse(self._partial, had + take, self._reader_is_server, self._allowed_rsv,
                                   self._frame_limit, self._max_frame_size, &self._header):
@@ -901,7 +920,7 @@ cdef class _Reader:
             if self._received < self._header.payload_length:
                 return 0
             self._in_payload = False
-            if self._header.opcode == 0x8:
+            if self._header.opcode == OP_CLOSE:
                 # The close frame is the last one (sections 1.4, 5.5.1).
                 self._discard_after_close(size - position)
                 return 0
@@ -976,7 +995,7 @@ cdef class FrameDecoder(_Reader):
         return 0
 
     cdef int _on_payload(self, const uint8_t *p, size_t length, bint frame_finished) except -1:
-        if self._chunked and not (self._header.opcode & 0x8):
+        if self._chunked and not (self._header.opcode & CONTROL_BIT):
             if length or frame_finished:
                 self._emit(self._unmasked_bytes(p, length), frame_finished)
         elif frame_finished and self._payload.length == 0:
@@ -993,8 +1012,8 @@ cdef class FrameDecoder(_Reader):
     cdef int _emit(self, bytes payload, bint frame_finished) except -1:
         cdef int first = self._header.first
         self._events.append(_record(_Frame,
-            (_OPCODES[self._header.opcode], payload, (first & 0x80) != 0, (first & 0x40) != 0,
-             (first & 0x20) != 0, (first & 0x10) != 0, frame_finished),
+            (_OPCODES[self._header.opcode], payload, (first & FIN) != 0, (first & RSV1) != 0,
+             (first & RSV2) != 0, (first & RSV3) != 0, frame_finished),
         ))
         return 0
 
@@ -1060,7 +1079,7 @@ cdef class MessageDecoder(_Reader):
                                             &self._message_limit)
         self._inflater = inflater_for(deflate, role, self._allowed_rsv)
         if self._inflater is not None:
-            self._allowed_rsv |= 0x40
+            self._allowed_rsv |= RSV1
 
     def __dealloc__(self):
         PyMem_Free(self._message.data)
@@ -1072,13 +1091,13 @@ cdef class MessageDecoder(_Reader):
         cdef uint64_t message_length
         # RFC 7692 section 6: with permessage-deflate, RSV1 marks a compressed
         # message on its first frame, and nowhere else.
-        cdef bint rsv1 = (self._header.first & 0x40) != 0 and self._inflater is not None
-        if opcode & 0x8:
+        cdef bint rsv1 = (self._header.first & RSV1) != 0 and self._inflater is not None
+        if opcode & CONTROL_BIT:
             if rsv1:
                 raise _errors.rsv1_on_control(opcode)
             self._control.length = 0
             return 0
-        if opcode == 0:
+        if opcode == OP_CONTINUATION:
             if not self._message_opcode:
                 raise _errors.continuation_without_message()
             if rsv1:
@@ -1100,7 +1119,7 @@ cdef class MessageDecoder(_Reader):
     cdef int _on_payload(self, const uint8_t *p, size_t length, bint frame_finished) except -1:
         cdef int opcode = self._header.opcode
         cdef uint8_t *target
-        if opcode & 0x8:
+        if opcode & CONTROL_BIT:
             if frame_finished and self._control.length == 0:
                 payload = self._unmasked_bytes(p, length)
             else:
@@ -1114,14 +1133,14 @@ cdef class MessageDecoder(_Reader):
             self._on_control(opcode, payload)
             return 0
         if self._compressed:
-            return self._on_compressed_payload(p, length, frame_finished and (self._header.first & 0x80))
-        if (frame_finished and (self._header.first & 0x80) and self._message.length == 0
+            return self._on_compressed_payload(p, length, frame_finished and (self._header.first & FIN))
+        if (frame_finished and (self._header.first & FIN) and self._message.length == 0
                 and <uint64_t>length == self._header.payload_length):
             # The whole message in one piece: no reassembly needed. (The frame
             # may be a continuation after empty fragments.)
             opcode = self._message_opcode
             self._message_opcode = 0
-            if opcode == 2:
+            if opcode == OP_BINARY:
                 self._events.append(_record(_BinaryMessage, (self._unmasked_bytes(p, length),)))
             else:
                 if self._header.masked:
@@ -1134,9 +1153,9 @@ cdef class MessageDecoder(_Reader):
         # Only a message's final frame says where the message ends; before
         # it, capping at each frame's end would grow it frame by frame.
         target = self._message_space(length, self._frame_end(self._message.length)
-                                     if self._header.first & 0x80 else 0)
+                                     if self._header.first & FIN else 0)
         self._unmask(p, target, length)
-        return self._append_plain(target, length, frame_finished and (self._header.first & 0x80))
+        return self._append_plain(target, length, frame_finished and (self._header.first & FIN))
 
     cdef int _on_compressed_payload(self, const uint8_t *p, size_t length, bint final) except -1:
         """Inflate a piece of a compressed message (RFC 7692 section 7.2.2)
@@ -1157,7 +1176,7 @@ cdef class MessageDecoder(_Reader):
         progress ends (a message's first bytes also restart UTF-8 validation)."""
         if self._message.length == 0:
             wsframe_utf8_reset(&self._utf8)
-        if self._message_opcode == 2:
+        if self._message_opcode == OP_BINARY:
             return self._binary_space(length, frame_end)
         _reserve(&self._message, length, frame_end)
         return self._message.data + self._message.length
@@ -1166,11 +1185,11 @@ cdef class MessageDecoder(_Reader):
         """Account for ``length`` plain bytes just written at ``target``, the
         end of the open message; deliver the message if ``final``."""
         self._message.length += length
-        if self._message_opcode == 1 and not wsframe_utf8_validate(_utf8_kernel.validate, &self._utf8,
+        if self._message_opcode == OP_TEXT and not wsframe_utf8_validate(_utf8_kernel.validate, &self._utf8,
                                                                    target, length):
             raise _errors.invalid_utf8("text message")
         if final:
-            if self._message_opcode == 1:
+            if self._message_opcode == OP_TEXT:
                 if not wsframe_utf8_complete(&self._utf8):
                     raise _errors.invalid_utf8("text message")
                 text = _utf8_text(self._message.data, self._message.length, _utf8_kernel, True)
@@ -1216,9 +1235,9 @@ cdef class MessageDecoder(_Reader):
         return message
 
     cdef int _on_control(self, int opcode, bytes payload) except -1:
-        if opcode == 0x9:
+        if opcode == OP_PING:
             self._events.append(_record(_Ping, (payload,)))
-        elif opcode == 0xA:
+        elif opcode == OP_PONG:
             self._events.append(_record(_Pong, (payload,)))
         else:
             self._events.append(parse_close_payload(payload))

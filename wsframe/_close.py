@@ -9,14 +9,11 @@ from __future__ import annotations
 from typing import Optional
 
 from . import _errors
+from ._rfc6455 import MAX_CLOSE_REASON_LENGTH
 from ._events import Close
 from ._types import CloseCode
 
 __all__ = ["MAX_CLOSE_REASON_LENGTH", "close_payload", "is_sendable_close_code", "parse_close_payload"]
-
-#: A close frame's payload is at most 125 bytes, 2 of them the status code.
-MAX_CLOSE_REASON_LENGTH = 123
-
 
 def is_sendable_close_code(code: int) -> bool:
     """Whether a peer may put ``code`` in a close frame (RFC 6455 section 7.4).

@@ -16,10 +16,10 @@ import hashlib
 import re
 from typing import Collection, Dict, List, NamedTuple, Optional, Tuple
 
+from ._rfc6455 import WEBSOCKET_GUID, WEBSOCKET_VERSION
+
 __all__ = ["HandshakeError", "Request", "accept", "accept_key", "check", "parse_request", "switching_protocols"]
 
-#: Appended to the client's key before hashing (RFC 6455 section 1.3).
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 #: A request line and its header fields may not exceed this (a peer that
 #: sends more gets 431 before it can make the server buffer more).
@@ -105,7 +105,7 @@ def _tokens(value: Optional[str]) -> List[str]:
 
 def accept_key(key: str) -> str:
     """``Sec-WebSocket-Accept`` for a ``Sec-WebSocket-Key`` (RFC 6455 section 4.2.2)."""
-    digest = hashlib.sha1((key + GUID).encode("ascii")).digest()
+    digest = hashlib.sha1((key + WEBSOCKET_GUID).encode("ascii")).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
@@ -143,7 +143,7 @@ def check(request: Request, *, allowed_origins: Optional[Collection[str]] = None
         raise _bad_request("Sec-WebSocket-Key must be 16 bytes in base64")
     # Section 4.4: a server that does not speak the requested version
     # answers with the versions it does speak.
-    if request.header("sec-websocket-version") != "13":
+    if request.header("sec-websocket-version") != WEBSOCKET_VERSION:
         raise HandshakeError(
             426, "Upgrade Required", "only WebSocket version 13 is supported", (("Sec-WebSocket-Version", "13"),)
         )

@@ -20,7 +20,31 @@ from . import _errors
 from ._close import parse_close_payload
 from ._deflate import DeflateParameters, inflater_for
 from ._events import BinaryMessage, Event, Frame, Ping, Pong, TextMessage
-from ._types import DEFAULT_MAX_SIZE, MAX_CONTROL_PAYLOAD_LENGTH, MAX_PAYLOAD_LENGTH, FrameHeader, Opcode, Role
+from ._rfc6455 import (
+    ALL_RSV,
+    CONTROL_BIT,
+    FIN,
+    LENGTH_16,
+    LENGTH_64,
+    MASK_BIT,
+    MASK_KEY_LENGTH,
+    MAX_CONTROL_PAYLOAD_LENGTH,
+    MAX_HEADER_LENGTH,
+    MAX_LENGTH_7,
+    MAX_LENGTH_16,
+    MAX_PAYLOAD_LENGTH,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    OPCODE_BITS,
+    PAYLOAD_LENGTH_BITS,
+    RSV1,
+    RSV2,
+    RSV3,
+)
+from ._types import DEFAULT_MAX_SIZE, FrameHeader, Opcode, Role
 
 __all__ = [
     "MASK_KERNEL",
@@ -46,18 +70,15 @@ Payload = Union[bytes, bytearray, memoryview]
 
 # Opcode members by value; None marks a reserved opcode (RFC 6455 section 5.2).
 _OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))
-_ALL_RSV = 0x70
-# Opcodes the decoders compare against on every frame, as plain ints: an
-# Opcode member looked up on its class costs 60 ns a time on CPython 3.11.
-_CONTINUATION, _TEXT, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x8, 0x9, 0xA
-_RSV1 = 0x40
+# The decoders compare opcodes against _rfc6455's plain ints on every frame:
+# an Opcode member looked up on its class costs 60 ns a time on CPython 3.11.
 _new_header = tuple.__new__
 # An offset fits a C Py_ssize_t and is not negative when these bits are clear.
 _SSIZE_BITS = sys.maxsize.bit_length()
 # The FrameHeader fields that a header's first byte sets: (fin, rsv1, rsv2,
 # rsv3, opcode), looked up rather than computed for every frame.
 _FIRST_BYTE_FIELDS = tuple(
-    (bool(first & 0x80), bool(first & 0x40), bool(first & 0x20), bool(first & 0x10), _OPCODES[first & 0x0F])
+    (bool(first & FIN), bool(first & RSV1), bool(first & RSV2), bool(first & RSV3), _OPCODES[first & OPCODE_BITS])
     for first in range(256)
 )
 
@@ -80,7 +101,7 @@ def _reader_is_server(role: object) -> bool:
 
 def _allowed_rsv_arg(allowed_rsv: object) -> int:
     rsv = _ssize(allowed_rsv)
-    if rsv & ~_ALL_RSV:
+    if rsv & ~ALL_RSV:
         raise _errors.bad_allowed_rsv(rsv)
     return rsv
 
@@ -102,7 +123,7 @@ def _byte_view(data: object, function: str, argument: str) -> Union[bytes, memor
 
 def _mask_key(key: object, function: str, argument: str) -> bytes:
     key_bytes = bytes(_byte_view(key, function, argument))
-    if len(key_bytes) != 4:
+    if len(key_bytes) != MASK_KEY_LENGTH:
         raise _errors.bad_mask_key_length(len(key_bytes))
     return key_bytes
 
@@ -180,7 +201,7 @@ def parse_header(
     offset = _ssize(offset)
     allowed_rsv = _ssize(allowed_rsv)
     reader_is_server = _reader_is_server(role)
-    if allowed_rsv & ~_ALL_RSV:
+    if allowed_rsv & ~ALL_RSV:
         raise _errors.bad_allowed_rsv(allowed_rsv)
     if max_payload_length is not None:
         max_payload_length = operator.index(max_payload_length)
@@ -210,37 +231,37 @@ def _parse_header(
     if available < 1:
         return None
     first = view[offset]
-    opcode = first & 0x0F
+    opcode = first & OPCODE_BITS
     opcode_member = _OPCODES[opcode]
     if opcode_member is None:
         raise _errors.reserved_opcode(opcode)
-    rsv = first & _ALL_RSV
+    rsv = first & ALL_RSV
     if rsv & ~allowed_rsv:
         raise _errors.rsv_not_negotiated(rsv & ~allowed_rsv)
-    fin = first & 0x80
-    is_control = opcode & 0x8
+    fin = first & FIN
+    is_control = opcode & CONTROL_BIT
     if is_control and not fin:
         raise _errors.fragmented_control_frame(opcode)
 
     if available < 2:
         return None
     second = view[offset + 1]
-    masked = second & 0x80
+    masked = second & MASK_BIT
     if (masked != 0) is not reader_is_server:
         raise _errors.mask_bit_wrong(reader_is_server)
-    payload_length = second & 0x7F
+    payload_length = second & PAYLOAD_LENGTH_BITS
     if is_control and payload_length > MAX_CONTROL_PAYLOAD_LENGTH:
         raise _errors.control_frame_too_long(opcode)
 
     # RFC 6455 section 5.2: "the minimal number of bytes MUST be used to
     # encode the length", and a 64-bit length has its top bit clear.
-    if payload_length < 126:
+    if payload_length <= MAX_LENGTH_7:
         header_length = 2
-    elif payload_length == 126:
+    elif payload_length == LENGTH_16:
         if available < 4:
             return None
         payload_length = (view[offset + 2] << 8) | view[offset + 3]
-        if payload_length < 126:
+        if payload_length <= MAX_LENGTH_7:
             raise _errors.non_minimal_length_16(payload_length)
         header_length = 4
     else:
@@ -249,18 +270,18 @@ def _parse_header(
         payload_length = int.from_bytes(view[offset + 2 : offset + 10], "big")
         if payload_length > MAX_PAYLOAD_LENGTH:
             raise _errors.length_msb_set()
-        if payload_length < 65536:
+        if payload_length <= MAX_LENGTH_16:
             raise _errors.non_minimal_length_64(payload_length)
         header_length = 10
     if max_payload_length is not None and payload_length > max_payload_length:
         raise _errors.frame_too_big(payload_length, max_payload_length)
 
     if masked:
-        if available < header_length + 4:
+        if available < header_length + MASK_KEY_LENGTH:
             return None
         start = offset + header_length
         fields: Tuple[bool, int, Optional[bytes], int] = (
-            True, payload_length, bytes(view[start : start + 4]), header_length + 4
+            True, payload_length, bytes(view[start : start + MASK_KEY_LENGTH]), header_length + MASK_KEY_LENGTH
         )
     else:
         fields = (False, payload_length, None, header_length)
@@ -275,7 +296,7 @@ def _opcode_arg(opcode: object) -> int:
 
 
 def _check_control(opcode: int, fin: bool, payload_length: int) -> None:
-    if opcode & 0x8:
+    if opcode & CONTROL_BIT:
         if not fin:
             raise _errors.fragmented_control_frame_arg(opcode)
         if payload_length > MAX_CONTROL_PAYLOAD_LENGTH:
@@ -285,15 +306,15 @@ def _check_control(opcode: int, fin: bool, payload_length: int) -> None:
 def _header_bytes(
     opcode: int, payload_length: int, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool, key: Optional[bytes]
 ) -> bytes:
-    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0)
+    first = (FIN if fin else 0) | (RSV1 if rsv1 else 0) | (RSV2 if rsv2 else 0) | (RSV3 if rsv3 else 0)
     first |= opcode
-    mask_bit = 0x80 if key is not None else 0
-    if payload_length < 126:
+    mask_bit = MASK_BIT if key is not None else 0
+    if payload_length <= MAX_LENGTH_7:
         header = bytes((first, mask_bit | payload_length))
-    elif payload_length < 65536:
-        header = bytes((first, mask_bit | 126)) + payload_length.to_bytes(2, "big")
+    elif payload_length <= MAX_LENGTH_16:
+        header = bytes((first, mask_bit | LENGTH_16)) + payload_length.to_bytes(2, "big")
     else:
-        header = bytes((first, mask_bit | 127)) + payload_length.to_bytes(8, "big")
+        header = bytes((first, mask_bit | LENGTH_64)) + payload_length.to_bytes(8, "big")
     if key is not None:
         header += key
     return header
@@ -353,7 +374,7 @@ def encode_frame(
         key = None
     elif mask is True:
         # RFC 6455 section 5.3: a fresh, unpredictable key for every frame.
-        key = os.urandom(4)
+        key = os.urandom(MASK_KEY_LENGTH)
     else:
         key = _mask_key(mask, "encode_frame", "mask")
     header = _header_bytes(opcode, payload_length, fin, bool(rsv1), bool(rsv2), bool(rsv3), key)
@@ -527,7 +548,7 @@ class _Reader:
             if header is None:
                 if self._partial:
                     had = len(self._partial)
-                    take = min(14 - had, size - position)
+                    take = min(MAX_HEADER_LENGTH - had, size - position)
                     candidate = self._partial + view[position : position + take]
                     header = _parse_header(
                         candidate, 0, self._reader_is_server, self._allowed_rsv, self._max_frame_size
@@ -565,7 +586,7 @@ class _Reader:
             if self._received < header.payload_length:
                 return
             self._header = None
-            if header.opcode == _CLOSE:
+            if header.opcode == OP_CLOSE:
                 # The close frame is the last one (sections 1.4, 5.5.1).
                 self._closed = True
                 self._bytes_after_close = size - position
@@ -646,7 +667,7 @@ class FrameDecoder(_Reader):
         self._payload = bytearray()
 
     def _on_payload(self, header: FrameHeader, payload: Payload, frame_finished: bool) -> None:
-        if self._chunked and not header.opcode & 0x8:
+        if self._chunked and not header.opcode & CONTROL_BIT:
             if payload or frame_finished:
                 self._emit(header, bytes(self._unmasked(payload)), frame_finished)
         elif frame_finished and not self._payload:
@@ -721,7 +742,7 @@ class MessageDecoder(_Reader):
         self._max_message_size = _limit_arg(max_message_size, "MessageDecoder", "max_message_size")
         self._inflater = inflater_for(deflate, self._role, self._allowed_rsv)
         if self._inflater is not None:
-            self._allowed_rsv |= _RSV1
+            self._allowed_rsv |= RSV1
         self._compressed = False  # the open message is compressed (RSV1 on its first frame)
         self._message_opcode = 0  # TEXT or BINARY while a message is open
         self._message_length = 0
@@ -738,12 +759,12 @@ class MessageDecoder(_Reader):
         # RFC 7692 section 6: with permessage-deflate, RSV1 marks a compressed
         # message on its first frame, and nowhere else.
         rsv1 = header.rsv1 and self._inflater is not None
-        if opcode & 0x8:
+        if opcode & CONTROL_BIT:
             if rsv1:
                 raise _errors.rsv1_on_control(opcode)
             self._control = bytearray()
             return
-        if opcode == _CONTINUATION:
+        if opcode == OP_CONTINUATION:
             if not self._message_opcode:
                 raise _errors.continuation_without_message()
             if rsv1:
@@ -762,7 +783,7 @@ class MessageDecoder(_Reader):
 
     def _on_payload(self, header: FrameHeader, payload: Payload, frame_finished: bool) -> None:
         opcode = header.opcode
-        if opcode & 0x8:
+        if opcode & CONTROL_BIT:
             if not frame_finished or self._control:
                 self._append_unmasked(self._control, payload)
                 if not frame_finished:
@@ -784,7 +805,7 @@ class MessageDecoder(_Reader):
             # may be a continuation after empty fragments.)
             message_opcode, self._message_opcode = self._message_opcode, 0
             payload = self._unmasked(payload)
-            if message_opcode == _TEXT:
+            if message_opcode == OP_TEXT:
                 if type(payload) is memoryview:
                     payload = payload.tobytes()
                 try:
@@ -804,18 +825,18 @@ class MessageDecoder(_Reader):
             self._utf8.reset()
         if inflated is not None:
             self._message_length += len(inflated)
-            if self._message_opcode == _TEXT:
+            if self._message_opcode == OP_TEXT:
                 self._text.append(self._utf8.decode(inflated, final=False))
             else:
                 self._binary += inflated
         else:
             self._message_length += len(payload)
-            if self._message_opcode == _TEXT:
+            if self._message_opcode == OP_TEXT:
                 self._text.append(self._utf8.decode(self._unmasked(payload), final=False))
             else:
                 self._append_unmasked(self._binary, payload)
         if final:
-            if self._message_opcode == _TEXT:
+            if self._message_opcode == OP_TEXT:
                 self._text.append(self._utf8.decode(b"", final=True))
                 self._events.append(_new_header(TextMessage, ("".join(self._text),)))
                 self._text = []
@@ -826,9 +847,9 @@ class MessageDecoder(_Reader):
             self._message_length = 0
 
     def _on_control(self, opcode: int, payload: bytes) -> None:
-        if opcode == _PING:
+        if opcode == OP_PING:
             self._events.append(_new_header(Ping, (payload,)))
-        elif opcode == _PONG:
+        elif opcode == OP_PONG:
             self._events.append(_new_header(Pong, (payload,)))
         else:
             self._events.append(parse_close_payload(payload))

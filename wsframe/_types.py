@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple, Optional
 
+from . import _rfc6455
+
 __all__ = [
     "CloseCode",
     "FrameHeader",
@@ -26,11 +28,11 @@ DEFAULT_MAX_SIZE = 2**20
 
 #: RFC 6455 section 5.5: "All control frames MUST have a payload length of
 #: 125 bytes or less".
-MAX_CONTROL_PAYLOAD_LENGTH = 125
+MAX_CONTROL_PAYLOAD_LENGTH = _rfc6455.MAX_CONTROL_PAYLOAD_LENGTH
 
 #: RFC 6455 section 5.2: "the most significant bit MUST be 0", so a 64-bit
 #: payload length is at most 2**63 - 1.
-MAX_PAYLOAD_LENGTH = 2**63 - 1
+MAX_PAYLOAD_LENGTH = _rfc6455.MAX_PAYLOAD_LENGTH
 
 
 class Opcode(enum.IntEnum):
@@ -40,17 +42,17 @@ class Opcode(enum.IntEnum):
     control frames; wsframe rejects them.
     """
 
-    CONTINUATION = 0x0
-    TEXT = 0x1
-    BINARY = 0x2
-    CLOSE = 0x8
-    PING = 0x9
-    PONG = 0xA
+    CONTINUATION = _rfc6455.OP_CONTINUATION
+    TEXT = _rfc6455.OP_TEXT
+    BINARY = _rfc6455.OP_BINARY
+    CLOSE = _rfc6455.OP_CLOSE
+    PING = _rfc6455.OP_PING
+    PONG = _rfc6455.OP_PONG
 
     @property
     def is_control(self) -> bool:
         """Control frames (close, ping, pong) have the opcode's high bit set."""
-        return self >= 0x8
+        return bool(self & _rfc6455.CONTROL_BIT)
 
 
 class CloseCode(enum.IntEnum):
@@ -92,9 +94,9 @@ class Rsv(enum.IntFlag):
     extensions use, e.g. ``Rsv.RSV1`` for permessage-deflate (RFC 7692).
     """
 
-    RSV1 = 0x40
-    RSV2 = 0x20
-    RSV3 = 0x10
+    RSV1 = _rfc6455.RSV1
+    RSV2 = _rfc6455.RSV2
+    RSV3 = _rfc6455.RSV3
 
 
 class FrameHeader(NamedTuple):

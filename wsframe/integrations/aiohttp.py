@@ -37,17 +37,18 @@ from __future__ import annotations
 import inspect
 import operator
 from collections import deque
-from typing import Any, Deque, Dict, List, Optional, Tuple, Union
+from typing import Any, Deque, List, Optional, Tuple, Union
 
 from aiohttp import client, client_ws, http, http_websocket, web_ws
 from aiohttp._websocket import helpers, models, reader, reader_py
 from aiohttp._websocket import writer as _writer_module
 from aiohttp.client_exceptions import ClientConnectionResetError
 
-from . import _check_layout, _require_supported_version
+from ._dropin import DropIn, Patch
 from .._backend import FrameDecoder, encode_frame, encode_header
 from .._errors import ProtocolError
-from .._types import Role, Rsv
+from .._rfc6455 import MAX_LENGTH_7, RSV1, header_length
+from .._types import Role
 
 __all__ = ["SUPPORTED", "WebSocketReader", "install", "installed", "uninstall"]
 
@@ -61,7 +62,6 @@ _TEXT, _BINARY, _CLOSE = int(models.WSMsgType.TEXT), int(models.WSMsgType.BINARY
 _TEXT_TYPE, _BINARY_TYPE = models.WSMsgType.TEXT, models.WSMsgType.BINARY
 _DATA_OPCODES = (0x0, 0x1, 0x2)
 _KNOWN_OPCODES = (0x0, 0x1, 0x2, 0x8, 0x9, 0xA)
-_ALL_RSV = Rsv.RSV1 | Rsv.RSV2 | Rsv.RSV3
 _new_tuple = tuple.__new__
 _payload_of = operator.itemgetter(1)
 _NOT_SET, _FALSE, _TRUE = reader_py.COMPRESSED_NOT_SET, reader_py.COMPRESSED_FALSE, reader_py.COMPRESSED_TRUE
@@ -69,7 +69,6 @@ _OPCODE_NOT_SET = reader_py.OP_CODE_NOT_SET
 # The drop-in's reader runs on aiohttp's pure-Python queue (see the module docstring).
 WebSocketDataQueue = reader_py.WebSocketDataQueue
 
-_originals: Dict[Any, Any] = {}
 # Where aiohttp binds the reader and the queue by name: module -> names.
 _BINDINGS = {
     reader: ("WebSocketReader", "WebSocketDataQueue"),
@@ -85,9 +84,11 @@ def _wire_lengths(frames: List[Any], masked: bool) -> int:
     """The bytes these frames took on the wire: wsframe accepts only the
     shortest length form, so each header follows from its payload length."""
     lengths = list(map(len, map(_payload_of, frames)))
-    total = sum(lengths) + (6 if masked else 2) * len(lengths)
-    if max(lengths) >= 126:
-        total += sum([2 if length < 65536 else 8 for length in lengths if length >= 126])
+    shortest = header_length(0, masked)
+    total = sum(lengths) + shortest * len(lengths)
+    if max(lengths) > MAX_LENGTH_7:
+        # Only the frames with an extended length field need a second look.
+        total += sum([header_length(length, masked) - shortest for length in lengths if length > MAX_LENGTH_7])
     return total
 
 
@@ -249,7 +250,7 @@ class WebSocketReader(reader_py.WebSocketReader):
         # aiohttp's limit is for data frames; a control frame carries up to
         # 125 bytes whatever it is, so under 126 it is checked frame by frame.
         limit = max(self._max_msg_size - 1, 125) if self._max_msg_size else None
-        return FrameDecoder(role, max_frame_size=limit, allowed_rsv=Rsv.RSV1 if self._compress else 0)
+        return FrameDecoder(role, max_frame_size=limit, allowed_rsv=RSV1 if self._compress else 0)
 
     def _on_frame(self, opcode: int, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> None:
         """One whole frame, through aiohttp's header rules and message layer."""
@@ -338,7 +339,7 @@ def _write_websocket_frame(self: _writer_module.WebSocketWriter, message: Union[
                            rsv: int) -> None:
     """aiohttp's ``WebSocketWriter._write_websocket_frame``, encoding with wsframe."""
     msg_length = len(message)
-    header_length = 2 if msg_length < 126 else 4 if msg_length < 65536 else 10
+    head_length = header_length(msg_length, False)
     if self.transport.is_closing():
         raise ClientConnectionResetError("Cannot write to closing transport")
     if self.use_mask:
@@ -357,7 +358,7 @@ def _write_websocket_frame(self: _writer_module.WebSocketWriter, message: Union[
     else:
         # Positional arguments only: keywords cost a compiled function more to parse.
         self.transport.write(encode_frame(opcode, message))
-    self._output_size += header_length + msg_length
+    self._output_size += head_length + msg_length
 
 
 # install() ----------------------------------------------------------------------
@@ -431,48 +432,41 @@ class _NoProtocol:
     _reading_paused = False
 
 
+def _reader_patches() -> List[Patch]:
+    """Where aiohttp binds its reader and queue; the server's reader and the
+    client's know their role."""
+    replacements = {"WebSocketDataQueue": WebSocketDataQueue, "WebSocketReader": WebSocketReader}
+    patches = [Patch(module, name, replacements[name]) for module, names in _BINDINGS.items() for name in names]
+    roles = {web_ws: ServerWebSocketReader, client: ClientWebSocketReader}
+    return [Patch(patch.owner, patch.name, roles[patch.owner]) if patch.owner in roles and
+            patch.name == "WebSocketReader" else patch for patch in patches]
+
+
+_DROPIN = DropIn(
+    "aiohttp",
+    SUPPORTED,
+    {"reader": _reader_patches(),
+     "writer": [Patch(_writer_module.WebSocketWriter, "_write_websocket_frame", _write_websocket_frame)]},
+    _layout_problems,
+)
+
+
 def install(*, reader: bool = True, writer: bool = True, force: bool = False) -> None:
     """Put wsframe under aiohttp's WebSocket reader (``reader``) and writer (``writer``).
 
-    Raises ``RuntimeError`` for an aiohttp outside :data:`SUPPORTED`
-    (``force=True`` installs anyway) and, whatever ``force`` says, for one
-    whose internals are not where the drop-in expects them; either way
-    nothing is replaced. Installing again adds what was left out before."""
-    _require_supported_version("aiohttp", SUPPORTED, force)
-    if reader and not _reader_installed() or writer and not _writer_installed():
-        _check_layout("aiohttp", _layout_problems())
-    if reader and not _reader_installed():
-        for module, names in _BINDINGS.items():
-            for name in names:
-                _originals[(module.__name__, name)] = getattr(module, name)
-                setattr(module, name, WebSocketDataQueue if name == "WebSocketDataQueue" else WebSocketReader)
-        # The server's reader and the client's know their role.
-        setattr(web_ws, "WebSocketReader", ServerWebSocketReader)
-        setattr(client, "WebSocketReader", ClientWebSocketReader)
-    if writer and not _writer_installed():
-        _originals["_write_websocket_frame"] = _writer_module.WebSocketWriter._write_websocket_frame
-        _writer_module.WebSocketWriter._write_websocket_frame = _write_websocket_frame  # type: ignore[method-assign]
+    What is left out runs on aiohttp's own code: ``install(reader=False)``
+    after ``install()`` gives the reader back to aiohttp. Raises
+    ``RuntimeError`` for an aiohttp outside :data:`SUPPORTED` (``force=True``
+    installs anyway) and, whatever ``force`` says, for one whose internals
+    are not where the drop-in expects them; either way nothing is replaced."""
+    _DROPIN.install(force=force, reader=reader, writer=writer)
 
 
 def uninstall() -> None:
     """Restore aiohttp's own reader, queue and writer."""
-    if _reader_installed():
-        for module, names in _BINDINGS.items():
-            for name in names:
-                setattr(module, name, _originals.pop((module.__name__, name)))
-    if _writer_installed():
-        _writer_module.WebSocketWriter._write_websocket_frame = _originals.pop(  # type: ignore[method-assign]
-            "_write_websocket_frame")
-
-
-def _reader_installed() -> bool:
-    return reader.WebSocketReader is WebSocketReader  # type: ignore[comparison-overlap]
-
-
-def _writer_installed() -> bool:
-    return _writer_module.WebSocketWriter._write_websocket_frame is _write_websocket_frame  # type: ignore[comparison-overlap]
+    _DROPIN.uninstall()
 
 
 def installed() -> bool:
     """Whether aiohttp currently runs on wsframe, reader or writer."""
-    return _reader_installed() or _writer_installed()
+    return _DROPIN.installed()

@@ -30,20 +30,31 @@ from typing import Any, Dict, Generator, Optional, Sequence, Tuple, Union
 
 from websockets import exceptions, frames, protocol, streams
 
-from . import _check_layout, _require_supported_version
+from ._dropin import DropIn, Patch
 from .._backend import FrameDecoder, encode_frame
 from .._backend import mask as _mask
 from .._errors import PayloadTooBig as _WsframePayloadTooBig
 from .._errors import ProtocolError as _WsframeProtocolError
-from .._types import Role, Rsv
+from .._rfc6455 import (
+    ALL_RSV,
+    CONTROL_BIT,
+    FIN,
+    LENGTH_16,
+    LENGTH_64,
+    MASK_BIT,
+    MAX_CONTROL_PAYLOAD_LENGTH,
+    MAX_HEADER_LENGTH,
+    OPCODE_BITS,
+    PAYLOAD_LENGTH_BITS,
+    header_length,
+)
+from .._types import Role
 
 __all__ = ["SUPPORTED", "install", "installed", "uninstall"]
 
 #: The websockets releases the drop-in supports; CI tests the oldest and the newest.
 SUPPORTED = ">=17.0,<18"
 
-_ALL_RSV = Rsv.RSV1 | Rsv.RSV2 | Rsv.RSV3
-_originals: Dict[str, Any] = {}
 # websockets' Opcode members by value; RFC 6455 reserves the others.
 _OPCODES: Dict[int, frames.Opcode] = {int(opcode): opcode for opcode in frames.Opcode}
 _new_frame = frames.Frame
@@ -88,21 +99,21 @@ def _header_length_fields(head: Union[bytes, bytearray]) -> Sequence[int]:
     two bytes, the extended length, the masking key."""
     reads = [2]
     if len(head) >= 2:
-        code = head[1] & 0x7F
-        if code == 126:
+        code = head[1] & PAYLOAD_LENGTH_BITS
+        if code == LENGTH_16:
             reads.append(2)
-        elif code == 127:
+        elif code == LENGTH_64:
             reads.append(8)
-        if head[1] & 0x80:
+        if head[1] & MASK_BIT:
             reads.append(4)
     return reads
 
 
 def _declared_length(head: Union[bytes, bytearray]) -> int:
-    code = head[1] & 0x7F
-    if code == 126:
+    code = head[1] & PAYLOAD_LENGTH_BITS
+    if code == LENGTH_16:
         return int.from_bytes(head[2:4], "big")
-    if code == 127:
+    if code == LENGTH_64:
         return int.from_bytes(head[2:10], "big")
     return code
 
@@ -115,19 +126,19 @@ def _websockets_error(head: Union[bytes, bytearray], masked: bool, max_size: Opt
     checks the same rules in its own order and words. Only the rules
     websockets does not have (a length not in its shortest form, a 64-bit
     length with its top bit set) keep wsframe's reason."""
-    opcode = head[0] & 0x0F
+    opcode = head[0] & OPCODE_BITS
     if opcode not in _OPCODES:
         return exceptions.ProtocolError("invalid opcode")
-    if len(head) >= 2 and bool(head[1] & 0x80) != masked:
+    if len(head) >= 2 and bool(head[1] & MASK_BIT) != masked:
         return exceptions.ProtocolError("incorrect masking")
     if isinstance(error, _WsframePayloadTooBig) and max_size is not None:
         return exceptions.PayloadTooBig(_declared_length(head), max_size)
-    if head[0] & _ALL_RSV:
+    if head[0] & ALL_RSV:
         return exceptions.ProtocolError("reserved bits must be 0")
-    if opcode & 0x8:
-        if len(head) >= 2 and head[1] & 0x7F > 125:
+    if opcode & CONTROL_BIT:
+        if len(head) >= 2 and head[1] & PAYLOAD_LENGTH_BITS > MAX_CONTROL_PAYLOAD_LENGTH:
             return exceptions.ProtocolError("control frame too long")
-        if not head[0] & 0x80:
+        if not head[0] & FIN:
             return exceptions.ProtocolError("fragmented control frame")
     return exceptions.ProtocolError(error.reason)
 
@@ -149,8 +160,7 @@ def _end_of_stream(head: Union[bytes, bytearray], pending: int) -> EOFError:
 def _wire_length(payload_length: int, masked: bool) -> int:
     """How many bytes a frame with this payload took on the wire: wsframe
     accepts only the shortest length form, so the header follows from it."""
-    header_length = 2 if payload_length < 126 else 4 if payload_length < 65536 else 10
-    return header_length + (4 if masked else 0) + payload_length
+    return header_length(payload_length, masked) + payload_length
 
 
 def parse(self: protocol.Protocol) -> Generator[None, None, None]:
@@ -173,8 +183,8 @@ def parse(self: protocol.Protocol) -> Generator[None, None, None]:
     # RSV bits are websockets' to judge: its extensions may claim them, and
     # the handshake sets the extensions after this loop starts.
     decoder = FrameDecoder(Role.SERVER if masked else Role.CLIENT, max_frame_size=min(limits) if limits else None,
-                           allowed_rsv=_ALL_RSV)
-    head = b""  # the first bytes (up to 14) of the frame in progress
+                           allowed_rsv=ALL_RSV)
+    head = b""  # the first bytes (up to MAX_HEADER_LENGTH) of the frame in progress
     pending = 0  # how many of its bytes arrived
     debug = self.debug
     try:
@@ -190,9 +200,9 @@ def parse(self: protocol.Protocol) -> Generator[None, None, None]:
                 # websockets' words about it.
                 taken = sum([_wire_length(len(frame.payload), masked) for frame in decoded]) if decoded else 0
                 if taken:
-                    head = bytes(buffer[taken - pending : taken - pending + 14])
-                elif len(head) < 14:
-                    head = (head + buffer[: 14 - len(head)])
+                    head = bytes(buffer[taken - pending : taken - pending + MAX_HEADER_LENGTH])
+                elif len(head) < MAX_HEADER_LENGTH:
+                    head = (head + buffer[: MAX_HEADER_LENGTH - len(head)])
                 pending += len(buffer) - taken
                 del buffer[:]
                 for opcode, payload, fin, rsv1, rsv2, rsv3, _ in decoded:
@@ -268,6 +278,17 @@ def _layout_problems() -> Sequence[str]:
     return problems
 
 
+# websockets.frames imports apply_mask from its speedups or utils module.
+_DROPIN = DropIn(
+    "websockets",
+    SUPPORTED,
+    {"frames": [Patch(frames, "apply_mask", apply_mask),
+                Patch(frames.Frame, "serialize", serialize),
+                Patch(protocol.Protocol, "parse", parse)]},
+    _layout_problems,
+)
+
+
 def install(*, force: bool = False) -> None:
     """Put wsframe under websockets.
 
@@ -275,27 +296,14 @@ def install(*, force: bool = False) -> None:
     (``force=True`` installs anyway) and, whatever ``force`` says, for one
     whose internals are not where the drop-in expects them; either way
     nothing is replaced."""
-    _require_supported_version("websockets", SUPPORTED, force)
-    if installed():
-        return
-    _check_layout("websockets", _layout_problems())
-    # websockets.frames imports apply_mask from its speedups or utils module.
-    _originals.update(apply_mask=getattr(frames, "apply_mask"), serialize=frames.Frame.serialize,
-                      parse=protocol.Protocol.parse)
-    setattr(frames, "apply_mask", apply_mask)
-    frames.Frame.serialize = serialize  # type: ignore[method-assign]
-    protocol.Protocol.parse = parse  # type: ignore[assignment]
+    _DROPIN.install(force=force)
 
 
 def uninstall() -> None:
     """Restore websockets' own code."""
-    if not installed():
-        return
-    setattr(frames, "apply_mask", _originals.pop("apply_mask"))
-    frames.Frame.serialize = _originals.pop("serialize")  # type: ignore[method-assign]
-    protocol.Protocol.parse = _originals.pop("parse")  # type: ignore[method-assign]
+    _DROPIN.uninstall()
 
 
 def installed() -> bool:
     """Whether websockets currently runs on wsframe."""
-    return protocol.Protocol.parse is parse  # type: ignore[comparison-overlap]
+    return _DROPIN.installed()

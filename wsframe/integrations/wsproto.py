@@ -19,15 +19,16 @@ reasons are more specific. ``uninstall()`` restores wsproto's own code.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, List, Optional, Union
 
 from wsproto import frame_protocol
 from wsproto.frame_protocol import CloseReason, Frame, Header, Opcode, ParseFailed, RsvBits
 
-from . import _check_layout, _require_supported_version
+from ._dropin import DropIn, Patch
 from .._backend import encode_frame, mask, parse_header
 from .._errors import ProtocolError
-from .._types import Role, Rsv
+from .._rfc6455 import ALL_RSV
+from .._types import Role
 
 __all__ = ["SUPPORTED", "install", "installed", "uninstall"]
 
@@ -35,8 +36,6 @@ __all__ = ["SUPPORTED", "install", "installed", "uninstall"]
 #: under it on the oldest and the newest.
 SUPPORTED = ">=1.2,<2"
 
-_ALL_RSV = Rsv.RSV1 | Rsv.RSV2 | Rsv.RSV3
-_originals: Dict[str, Any] = {}
 
 
 class FrameDecoder(frame_protocol.FrameDecoder):
@@ -52,7 +51,7 @@ class FrameDecoder(frame_protocol.FrameDecoder):
         self._role = Role.CLIENT if client else Role.SERVER
         # With no extension, no RSV bit is legal and wsframe refuses one from
         # the first byte; extensions decide per frame, from the whole header.
-        self._allowed_rsv = _ALL_RSV if self.extensions else 0
+        self._allowed_rsv = ALL_RSV if self.extensions else 0
         self._data = bytearray()
         self._position = 0  # bytes of _data already consumed
         self._mask_key: Optional[bytes] = None
@@ -191,6 +190,16 @@ def _layout_problems() -> List[str]:
     return problems
 
 
+_DROPIN = DropIn(
+    "wsproto",
+    SUPPORTED,
+    {"frames": [Patch(frame_protocol, "FrameDecoder", FrameDecoder),
+                Patch(frame_protocol, "XorMaskerSimple", XorMaskerSimple),
+                Patch(frame_protocol.FrameProtocol, "_serialize_frame", _serialize_frame)]},
+    _layout_problems,
+)
+
+
 def install(*, force: bool = False) -> None:
     """Put wsframe under wsproto.
 
@@ -198,29 +207,14 @@ def install(*, force: bool = False) -> None:
     (``force=True`` installs anyway) and, whatever ``force`` says, for one
     whose internals are not where the drop-in expects them; either way
     nothing is replaced."""
-    _require_supported_version("wsproto", SUPPORTED, force)
-    if installed():
-        return
-    _check_layout("wsproto", _layout_problems())
-    _originals.update(
-        FrameDecoder=frame_protocol.FrameDecoder,
-        XorMaskerSimple=frame_protocol.XorMaskerSimple,
-        _serialize_frame=frame_protocol.FrameProtocol._serialize_frame,
-    )
-    frame_protocol.FrameDecoder = FrameDecoder  # type: ignore[misc]
-    frame_protocol.XorMaskerSimple = XorMaskerSimple  # type: ignore[misc,assignment]
-    frame_protocol.FrameProtocol._serialize_frame = _serialize_frame  # type: ignore[method-assign]
+    _DROPIN.install(force=force)
 
 
 def uninstall() -> None:
     """Restore wsproto's own frame layer. Connections made meanwhile keep wsframe's."""
-    if not installed():
-        return
-    frame_protocol.FrameDecoder = _originals.pop("FrameDecoder")  # type: ignore[misc]
-    frame_protocol.XorMaskerSimple = _originals.pop("XorMaskerSimple")  # type: ignore[misc]
-    frame_protocol.FrameProtocol._serialize_frame = _originals.pop("_serialize_frame")  # type: ignore[method-assign]
+    _DROPIN.uninstall()
 
 
 def installed() -> bool:
     """Whether wsproto currently runs on wsframe."""
-    return frame_protocol.FrameDecoder is FrameDecoder
+    return _DROPIN.installed()
