@@ -116,3 +116,19 @@ def start_echo_server() -> Iterator[Callable[..., EchoServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+# The codec names the connection layer looks up in wsframe._backend when a
+# connection is made: pointed at one backend for a test, it runs on that one.
+CODEC_NAMES = ("FrameDecoder", "MessageDecoder", "encode_frame", "encode_header", "mask", "mask_inplace",
+               "parse_header")
+
+
+@pytest.fixture
+def on_backend(codec: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The connections a test makes run on ``codec`` (both backends, in turn)."""
+    from wsframe import _backend
+
+    for name in CODEC_NAMES:
+        monkeypatch.setattr(_backend, name, getattr(codec, name))
+    return codec

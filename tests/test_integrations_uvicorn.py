@@ -303,7 +303,13 @@ class RecordingTransport:
     def write(self, data: bytes) -> None:
         self.written += data
 
+    def writelines(self, data: list) -> None:
+        self.written += b"".join(data)
+
     def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
         self.closed = True
 
     def is_closing(self) -> bool:
@@ -384,14 +390,15 @@ def test_ws_max_queue_bounds_what_one_read_decodes() -> None:
     async def main() -> Tuple[Any, RecordingTransport]:
         protocol, transport = await connected(app, ws_max_queue=4)
         protocol.data_received(b"".join(frame(2, bytes([n]) * 10) for n in range(10)))
-        # Reading stopped at the first waiting message; four were decoded, six kept.
+        # Four were decoded for the application, the six others kept undecoded,
+        # and reading stopped.
         assert not transport.reading
-        assert protocol.queue.qsize() == 4 and protocol.decoder.undecoded == 6 * len(frame(2, bytes(10)))
+        assert protocol.queue.qsize() == 4 and protocol.connection.receiving_paused
         consumed.set()
         for _ in range(50):
             await asyncio.sleep(0)
         # The application took them all; what was kept came next, then reading resumed.
-        assert protocol.decoder.undecoded == 0 and transport.reading
+        assert not protocol.connection.receiving_paused and transport.reading
         protocol.data_received(frame(8, b"\x03\xe8"))
         for _ in range(10):
             await asyncio.sleep(0)

@@ -1,8 +1,12 @@
-"""wsframe: a strict, fast WebSocket frame codec (RFC 6455).
+"""wsframe: a strict, fast WebSocket codec (RFC 6455, RFC 7692).
 
-Sans-I/O: hand it bytes, get frames; hand it payloads, get bytes. The C
-extension runs when it is available, and a pure-Python twin with the same
-behaviour everywhere else; ``wsframe.backend`` says which one is in use.
+Sans-I/O, in layers: frame headers, frames and messages
+(:func:`parse_header`, :class:`FrameDecoder`, :class:`MessageDecoder`,
+:func:`encode_frame`), permessage-deflate (:func:`negotiate_deflate`,
+:class:`Deflater`), and the connection (:class:`ServerConnection`,
+:class:`ClientConnection`) with the opening handshake (:mod:`wsframe.handshake`).
+The C extension runs when it is available, and a pure-Python twin with the
+same behaviour everywhere else; ``wsframe.backend`` says which one is in use.
 """
 
 from ._backend import (
@@ -16,6 +20,7 @@ from ._backend import (
     parse_header,
 )
 from ._close import close_payload
+from ._connection import ClientConnection, Connection, ConnectionEvent, InvalidState, ServerConnection, State
 from ._deflate import (
     DeflateParameters,
     Deflater,
@@ -27,6 +32,7 @@ from ._deflate import (
 )
 from ._errors import InvalidUTF8, PayloadTooBig, ProtocolError
 from ._events import BinaryMessage, Close, Event, Frame, Ping, Pong, TextMessage
+from ._handshake import HandshakeError, InvalidRequest, InvalidResponse, Request, Response
 from ._types import (
     DEFAULT_MAX_SIZE,
     MAX_CONTROL_PAYLOAD_LENGTH,
@@ -38,20 +44,28 @@ from ._types import (
     Rsv,
 )
 from ._version import __version__
+from . import handshake  # noqa: E402  (the public handshake functions: wsframe.handshake)
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "MAX_CONTROL_PAYLOAD_LENGTH",
     "MAX_PAYLOAD_LENGTH",
     "BinaryMessage",
+    "ClientConnection",
     "Close",
     "CloseCode",
+    "Connection",
+    "ConnectionEvent",
     "DeflateParameters",
     "Deflater",
     "Event",
     "Frame",
     "FrameDecoder",
     "FrameHeader",
+    "HandshakeError",
+    "InvalidRequest",
+    "InvalidResponse",
+    "InvalidState",
     "InvalidUTF8",
     "MessageDecoder",
     "NegotiationError",
@@ -60,14 +74,19 @@ __all__ = [
     "Ping",
     "Pong",
     "ProtocolError",
+    "Request",
+    "Response",
     "Role",
     "Rsv",
+    "ServerConnection",
+    "State",
     "TextMessage",
     "__version__",
     "accept_deflate_response",
     "backend",
     "close_payload",
     "deflate_offer",
+    "handshake",
     "encode_frame",
     "encode_header",
     "mask",

@@ -1,209 +1,265 @@
-"""The reference echo server: ``python -m wsframe echo``.
+"""The reference echo server: ``wsframe echo`` (or ``python -m wsframe echo``).
 
-How to put wsframe into an event loop. Each connection is one coroutine:
-read the HTTP upgrade request, answer it, then feed every chunk the socket
-gives to a :class:`~wsframe.MessageDecoder` and write back what its events
-call for. wsframe itself does no I/O; this file does all of it.
+An asyncio server that is only I/O: each connection is a
+:class:`~wsframe.ServerConnection` fed the bytes its socket reads, whose
+events are answered (messages echoed, the request accepted) and whose
+output is written back. The connection decides everything the protocol
+decides (the handshake, pongs, the closing handshake, failing after a
+violation); this module owns the socket, the timers and flow control:
+
+- reading stops while the connection keeps input undecoded
+  (``receiving_paused``: its events or its output are over their limits),
+  and its output is drained only while the transport is writable, so a
+  client that does not read stops being read;
+- the handshake, idle and close timeouts bound how long a peer holds a
+  connection: a peer that stops reading is cut off after at most the idle
+  timeout and then the close timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Collection, NamedTuple, Optional, Tuple
+import signal
+from typing import Any, Callable, Collection, NamedTuple, Optional, Set
 
-from . import _handshake
-from ._backend import MessageDecoder, encode_frame
-from ._close import close_payload
-from ._deflate import DeflateParameters, Deflater, NegotiationError, negotiate_deflate
+from ._connection import ServerConnection, State
+from ._deflate import DeflateParameters
 from ._errors import ProtocolError
-from ._events import BinaryMessage, Close, Ping, TextMessage
-from ._types import DEFAULT_MAX_SIZE, CloseCode, Opcode, Role
+from ._events import BinaryMessage, TextMessage
+from ._handshake import InvalidRequest, Request
+from ._types import DEFAULT_MAX_SIZE, CloseCode
 
-__all__ = ["EchoConfig", "serve"]
+__all__ = ["EchoConfig", "EchoProtocol", "serve"]
 
 logger = logging.getLogger("wsframe.echo")
 
+#: The receive buffer each connection reads into (and reuses).
 READ_SIZE = 65536
-# Messages decoded from a read before they are written back and the writer drained.
-ECHO_BATCH = 16
 # Connections the kernel may hold before they are accepted (it caps this at
 # net.core.somaxconn). asyncio's default, 100, overflowed when 200 clients
 # connected at once, and the kernel reset some of them.
 BACKLOG = 1024
 
-# Smaller messages are sent uncompressed (RSV1 clear, RFC 7692 section 6):
-# deflating them costs more than the bytes it could save.
-COMPRESS_MIN_SIZE = 64
-
 
 class EchoConfig(NamedTuple):
     """Limits and timeouts of the echo server (seconds, bytes)."""
 
-    allowed_origins: Optional[Collection[str]] = None
-    max_message_size: int = DEFAULT_MAX_SIZE
+    allowed_origins: Optional[Collection[Optional[str]]] = None
+    max_message_size: Optional[int] = DEFAULT_MAX_SIZE
     handshake_timeout: float = 10.0
     idle_timeout: float = 60.0
     close_timeout: float = 5.0
     compression: bool = True
 
 
-def _close_frame(code: int, reason: str = "") -> bytes:
-    # A 1005 received close carried no code: reply with none (section 7.1.5).
-    payload = b"" if code == CloseCode.NO_STATUS_RCVD else close_payload(code, reason)
-    return encode_frame(Opcode.CLOSE, payload)
+class EchoProtocol(asyncio.BufferedProtocol):
+    """One echo connection: a :class:`ServerConnection` between a socket and its own answers."""
 
+    def __init__(self, config: EchoConfig, connections: Set["EchoProtocol"]) -> None:
+        self.config = config
+        self.connections = connections
+        self.connection = ServerConnection(
+            origins=config.allowed_origins,
+            compression=DeflateParameters() if config.compression else None,
+            max_message_size=config.max_message_size,
+        )
+        self.loop = asyncio.get_running_loop()
+        self.transport: Any = None
+        self.peer = "?"
+        self.buffer = memoryview(bytearray(READ_SIZE))
+        self.reading_paused = False
+        self.writing_paused = False
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.closing_timer: Optional[asyncio.TimerHandle] = None
+        self.last_read = 0.0
 
-class _Handshake(NamedTuple):
-    response: bytes
-    deflate: Optional[DeflateParameters] = None  # permessage-deflate, if agreed
+    # asyncio.BufferedProtocol
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.connections.add(self)
+        self.timer = self.loop.call_later(self.config.handshake_timeout, self.handshake_timed_out)
 
-async def _read_handshake(reader: asyncio.StreamReader, config: EchoConfig) -> Optional[_Handshake]:
-    """Read the upgrade request; return the 101 response or the error response.
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buffer
 
-    ``None`` when the peer left or stalled before finishing its request.
-    """
-    try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), config.handshake_timeout)
-    except asyncio.LimitOverrunError:
-        error = _handshake.HandshakeError(431, "Request Header Fields Too Large", "request head too long")
-        return _Handshake(error.response)
-    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
-        return None
-    try:
-        request = _handshake.parse_request(head)
-        offers = request.header("sec-websocket-extensions")
-        agreed = negotiate_deflate(offers) if offers and config.compression else None
-        deflate: Optional[DeflateParameters] = None
-        extra_headers: Tuple[Tuple[str, str], ...] = ()
-        if agreed is not None:
-            extension, deflate = agreed
-            extra_headers = (("Sec-WebSocket-Extensions", extension),)
-        response = _handshake.accept(request, allowed_origins=config.allowed_origins, extra_headers=extra_headers)
-        return _Handshake(response, deflate)
-    except NegotiationError as error:
-        return _Handshake(_handshake.HandshakeError(400, "Bad Request", str(error)).response)
-    except _handshake.HandshakeError as error:
-        logger.info("refused handshake: %s", error)
-        return _Handshake(error.response)
+    def buffer_updated(self, nbytes: int) -> None:
+        self.last_read = self.loop.time()
+        self.connection.receive_data(self.buffer[:nbytes])
+        self.pump()
 
+    def eof_received(self) -> None:
+        self.connection.receive_eof()
+        self.pump()
 
-def _data_frame(opcode: Opcode, payload: bytes, deflater: Optional[Deflater]) -> bytes:
-    if deflater is None or len(payload) < COMPRESS_MIN_SIZE:
-        return encode_frame(opcode, payload)
-    return encode_frame(opcode, deflater.compress(payload), rsv1=True)
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self.connections.discard(self)
+        for timer in (self.timer, self.closing_timer):
+            if timer is not None:
+                timer.cancel()
+        if self.connection.state is not State.CLOSED:
+            self.connection.receive_eof()
+        logger.debug("%s: connection closed (code %s)", self.peer, self.connection.close_code)
 
+    def pause_writing(self) -> None:
+        self.writing_paused = True
 
-async def _echo(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: EchoConfig, deflate: Optional[DeflateParameters]
-) -> None:
-    """Echo messages until the close handshake or a failure; RFC 6455 sections 5 and 7."""
-    # No frame limit of its own: the message limit bounds an uncompressed
-    # message from its header and a compressed one while it inflates, and a
-    # compressed frame may be a little longer than the message it carries.
-    decoder = MessageDecoder(Role.SERVER, max_frame_size=None, max_message_size=config.max_message_size, deflate=deflate)
-    deflater = None if deflate is None else Deflater(deflate, Role.SERVER)
-    closing = False  # the server sent a close frame and awaits the client's
-    while True:
-        try:
-            timeout = config.close_timeout if closing else config.idle_timeout
-            data = await asyncio.wait_for(reader.read(READ_SIZE), timeout)
-        except asyncio.CancelledError:
-            # The server is shutting down.
-            writer.write(_close_frame(CloseCode.GOING_AWAY, "server shutting down"))
-            raise
-        except asyncio.TimeoutError:
-            if closing:
-                return  # the client never answered the close: drop it
-            # Start the close handshake (section 7.1.2); the client's close
-            # frame, or close_timeout, ends it.
-            writer.write(_close_frame(CloseCode.NORMAL_CLOSURE, "idle timeout"))
-            closing = True
-            continue
-        if not data:
-            return  # TCP closed without a close frame: 1006, nothing to send.
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self.pump()
+
+    # The connection's events, and its output
+
+    def pump(self) -> None:
+        """Write the connection's output, then answer its events until it has none."""
+        connection = self.connection
+        self.flush()
         while True:
-            # A batch at a time, each written back before the next is decoded:
-            # a read full of small compressed frames inflates no more than
-            # ECHO_BATCH messages before the client has to take them.
-            failure: Optional[ProtocolError] = None
-            try:
-                events = decoder.feed(data, max_events=ECHO_BATCH)
-            except ProtocolError as error:
-                # The peer sent what the chunk completed before the violation
-                # first: answer it, then fail the connection.
-                events, failure = error.events, error
-            for event in events:
-                if closing and not isinstance(event, Close):
-                    continue  # nothing may follow our close frame (section 5.5.1)
-                if isinstance(event, TextMessage):
-                    writer.write(_data_frame(Opcode.TEXT, event.data.encode("utf-8"), deflater))
-                elif isinstance(event, BinaryMessage):
-                    writer.write(_data_frame(Opcode.BINARY, event.data, deflater))
-                elif isinstance(event, Ping):
-                    writer.write(encode_frame(Opcode.PONG, event.payload))
-                elif isinstance(event, Close):
-                    # Echo the status code back (section 5.5.1) unless this is
-                    # the answer to our own close; then the server closes TCP
-                    # first (section 7.1.1).
-                    if not closing:
-                        writer.write(_close_frame(event.code))
-                    return
-            if failure is not None:
-                # _Fail the WebSocket Connection_ (section 7.1.7): say why,
-                # then close TCP without waiting for the client.
-                logger.info("failing connection: %d %s", failure.close_code, failure.reason)
-                if not closing:
-                    writer.write(_close_frame(failure.close_code, failure.reason))
-                return
-            # Backpressure: a client that does not read stops being read.
-            await writer.drain()
-            if not decoder.undecoded:
+            events = connection.events_received()
+            if not events:
                 break
-            data = b""
-
-
-async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: EchoConfig) -> None:
-    try:
-        handshake = await _read_handshake(reader, config)
-        if handshake is None:
+            for event in events:
+                if isinstance(event, TextMessage):
+                    if connection.can_send:
+                        connection.send_text(event.data)
+                elif isinstance(event, BinaryMessage):
+                    if connection.can_send:
+                        connection.send_binary(event.data)
+                elif isinstance(event, Request):
+                    self.accept(event)
+            self.flush()
+        if connection.close_expected():
+            self.finish()
             return
-        writer.write(handshake.response)
-        if handshake.response.startswith(b"HTTP/1.1 101 "):
-            await _echo(reader, writer, config, handshake.deflate)
-        await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except ConnectionError:
-            pass
+        if connection.state is not State.OPEN and connection.state is not State.CONNECTING \
+                and self.closing_timer is None:
+            # The closing handshake started: the peer has close_timeout to finish it.
+            self.closing_timer = self.loop.call_later(self.config.close_timeout, self.transport.abort)
+        # A client that does not read stops being read: the connection keeps
+        # input back once its output passes its limit.
+        if connection.receiving_paused != self.reading_paused:
+            self.reading_paused = not self.reading_paused
+            if self.reading_paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def flush(self) -> None:
+        if not self.writing_paused:
+            output = self.connection.data_to_send()
+            if output:
+                if len(output) == 1:
+                    self.transport.write(output[0])
+                else:
+                    self.transport.writelines(output)
+
+    def accept(self, request: Request) -> None:
+        self.connection.accept()
+        logger.debug("%s: %s accepted", self.peer, request.target)
+        assert self.timer is not None
+        self.timer.cancel()
+        self.last_read = self.loop.time()
+        self.timer = self.loop.call_later(self.config.idle_timeout, self.idle_check)
+
+    def finish(self) -> None:
+        """The connection is over: log why, if it failed, and close TCP (after what is written)."""
+        failure = self.connection.failure
+        if isinstance(failure, InvalidRequest):
+            logger.info("%s: handshake refused: %s", self.peer, failure)
+        elif isinstance(failure, ProtocolError):
+            logger.info("%s: connection failed: %d %s", self.peer, failure.close_code, failure.reason)
+        self.transport.close()
+
+    # Timers
+
+    def handshake_timed_out(self) -> None:
+        if self.connection.state is State.CONNECTING:
+            logger.info("%s: no upgrade request within %s s", self.peer, self.config.handshake_timeout)
+            self.transport.abort()
+
+    def idle_check(self) -> None:
+        idle = self.loop.time() - self.last_read
+        if idle < self.config.idle_timeout:
+            self.timer = self.loop.call_later(self.config.idle_timeout - idle, self.idle_check)
+            return
+        self.timer = None
+        if self.connection.can_send:
+            # Start the closing handshake (RFC 6455 section 7.1.2); the
+            # client's close frame, or close_timeout, ends it.
+            logger.info("%s: idle for %s s, closing", self.peer, self.config.idle_timeout)
+            self.connection.send_close(CloseCode.NORMAL_CLOSURE, "idle timeout")
+            self.pump()
+
+    def shut_down(self) -> None:
+        """The server is stopping: close with 1001 (Going Away)."""
+        if self.connection.can_send and self.connection.state is State.OPEN:
+            self.connection.send_close(CloseCode.GOING_AWAY, "server shutting down")
+            self.pump()
+        elif self.connection.state is State.CONNECTING:
+            self.transport.abort()
 
 
-async def serve(host: str = "127.0.0.1", port: int = 9001, config: EchoConfig = EchoConfig()) -> asyncio.Server:
-    """Start the echo server; ``await server.serve_forever()`` runs it."""
+class EchoServer:
+    """A running echo server: its asyncio server and its connections."""
 
-    async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_connection(reader, writer, config)
+    def __init__(self, server: asyncio.AbstractServer, connections: Set[EchoProtocol]) -> None:
+        self.server = server
+        self.connections = connections
 
-    # The stream's limit bounds what readuntil() buffers of the request head.
-    return await asyncio.start_server(on_connection, host, port, limit=_handshake.MAX_REQUEST_SIZE, backlog=BACKLOG)
+    @property
+    def sockets(self) -> Any:
+        return self.server.sockets  # type: ignore[attr-defined]
+
+    async def shut_down(self, timeout: float) -> None:
+        """Stop accepting, close every connection with 1001 and wait for them (``timeout`` at most)."""
+        self.server.close()
+        for protocol in list(self.connections):
+            protocol.shut_down()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.connections and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        for protocol in list(self.connections):
+            protocol.transport.abort()
 
 
-def run(host: str, port: int, config: EchoConfig) -> None:
-    """Serve until interrupted (the command line's entry)."""
+async def serve(host: str = "127.0.0.1", port: int = 9001, config: EchoConfig = EchoConfig()) -> EchoServer:
+    """Start the echo server on ``host:port``."""
+    connections: Set[EchoProtocol] = set()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: EchoProtocol(config, connections), host, port, backlog=BACKLOG)
+    return EchoServer(server, connections)
+
+
+def run(host: str, port: int, config: EchoConfig, banner: str = "",
+        loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None) -> None:
+    """Serve until interrupted or sent SIGTERM, then close every connection
+    with 1001 (the command line's entry); ``loop_factory`` makes the event loop."""
 
     async def main() -> None:
-        server = await serve(host, port, config)
-        for sock in server.sockets:
-            print(f"wsframe echo server on ws://{sock.getsockname()[0]}:{sock.getsockname()[1]}/", flush=True)
-        async with server:
-            await server.serve_forever()
+        echo = await serve(host, port, config)
+        for sock in echo.sockets:
+            address = sock.getsockname()
+            print(f"wsframe echo server on ws://{address[0]}:{address[1]}/{banner}", flush=True)
+        stop = asyncio.Event()
+        if hasattr(signal, "SIGTERM"):
+            try:
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            except NotImplementedError:  # Windows' proactor loop
+                pass
+        try:
+            await stop.wait()
+        finally:
+            await echo.shut_down(config.close_timeout)
 
+    loop = loop_factory() if loop_factory is not None else asyncio.new_event_loop()
     try:
-        asyncio.run(main())
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(main())
     except KeyboardInterrupt:
         pass
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()

@@ -1,12 +1,14 @@
-"""An ASGI WebSocket protocol for uvicorn with all its framing on wsframe.
+"""An ASGI WebSocket protocol for uvicorn on wsframe's connection layer.
 
     uvicorn app:app --ws wsframe.integrations.uvicorn:WSFrameProtocol
 
 or ``uvicorn.Config(app, ws=WSFrameProtocol)`` in code. uvicorn's HTTP
-protocol hands an upgrade request to the class; from there wsframe does the
-work: the opening handshake (RFC 6455 section 4.2, wsframe's own checks),
-permessage-deflate (RFC 7692), the frames both ways (``MessageDecoder``,
-``encode_frame``, ``Deflater``), pings, and the close handshake (section 7).
+protocol hands an upgrade request to the class; from there a
+:class:`wsframe.ServerConnection` makes every protocol decision (the opening
+handshake and permessage-deflate, RFC 6455 section 4.2 and RFC 7692; pongs;
+the closing handshake, section 7; failing the connection after a
+violation, with its close code) and this class is the I/O between it, the
+transport and the ASGI application.
 
 It implements the ASGI WebSocket spec as uvicorn's own implementations do:
 ``websocket.connect``/``websocket.accept`` (subprotocol, extra headers),
@@ -19,23 +21,29 @@ shuts down. It reads uvicorn's settings:
 - ``ws_max_size``: the largest message, checked from the frame header, and
   for a compressed message while it inflates (1009 beyond it);
 - ``ws_max_queue``: how many received messages may wait for the application.
-  Reading the socket stops as soon as one waits, as in uvicorn's own
-  implementations, and what one read carries is decoded (and inflated) no
-  further than ``ws_max_queue`` waiting messages; the rest is kept undecoded
-  until the application catches up;
+  Past it the connection stops decoding, and reading the socket stops, until
+  the application catches up;
 - ``ws_ping_interval`` / ``ws_ping_timeout``: server pings, and a close with
   1011 when a pong does not come in time;
 - ``ws_per_message_deflate``: negotiate permessage-deflate (windows of 12 bits
   each way, as uvicorn does).
 
-wsframe's strictness holds: every rule of RFC 6455 section 5 is enforced, and
-a violation closes the connection with its code (1002, 1007, 1009) and reason.
+Flow control: the connection's output is written only while the transport
+is writable, and the connection stops decoding (so reading stops) once its
+output passes its write limit, pongs included: a client that does not read
+cannot grow the server. Every close (the application's, a failure, a
+keepalive timeout) is followed by ``close_timeout`` after which the
+transport is aborted, so a peer that stopped reading is let go.
+
+After the peer's close frame or a violation, the messages that came before
+it reach the application, which gets its turn to answer them (it asks for
+the next message, or ``final_turn`` seconds pass) before the close frame
+goes out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import http
 import importlib.metadata
 import logging
@@ -43,14 +51,13 @@ import os
 from typing import Any, Dict, List, Optional, Tuple, cast
 from urllib.parse import unquote
 
-from .. import _handshake
-from . import version_in
-from .._backend import MessageDecoder, encode_frame
-from .._close import close_payload
-from .._deflate import DeflateParameters, Deflater, NegotiationError, negotiate_deflate
+from .._connection import ServerConnection, State
+from .._deflate import DeflateParameters
 from .._errors import ProtocolError
-from .._events import BinaryMessage, Close, Ping, Pong, TextMessage
-from .._types import CloseCode, Opcode, Role
+from .._events import BinaryMessage, Close, Pong, TextMessage
+from .._handshake import InvalidRequest, Request
+from .._types import CloseCode
+from ._dropin import version_in
 
 try:
     from uvicorn.logging import TRACE_LOG_LEVEL
@@ -65,7 +72,7 @@ try:
 except ImportError as exc:  # pragma: no cover - uvicorn is what this module is for
     raise ImportError(f"wsframe.integrations.uvicorn needs uvicorn ({exc})") from exc
 
-__all__ = ["SUPPORTED", "WSFrameProtocol"]
+__all__ = ["SUPPORTED", "WSFrameProtocol", "version_in"]
 
 #: The uvicorn releases this protocol was tested with (its own WebSocket test
 #: suite passes); another refuses to load unless WSFRAME_UVICORN_ANY_VERSION=1.
@@ -79,32 +86,23 @@ if os.environ.get("WSFRAME_UVICORN_ANY_VERSION", "") in ("", "0") and not versio
         "--ws, or set WSFRAME_UVICORN_ANY_VERSION=1 to try it anyway"
     )
 
-# Messages of this size and up are sent compressed when permessage-deflate
-# is agreed (RFC 7692 section 6: the sender chooses per message); smaller
-# ones cost more to deflate than they could save.
-COMPRESS_MIN_SIZE = 64
 # What uvicorn's websockets-sansio implementation agrees to: 4 KiB windows.
 DEFLATE_WINDOW_BITS = 12
-_PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
-
-
-def _http_response(status: int, headers: List[Tuple[str, str]], body: bytes) -> bytes:
-    """An HTTP/1.1 response that ends the connection, with the usual headers
-    the application did not give (names compared without case)."""
-    given = {name.lower() for name, _ in headers}
-    defaults = [("Date", email.utils.formatdate(usegmt=True)), ("Connection", "close"),
-                ("Content-Length", str(len(body))), ("Content-Type", "text/plain; charset=utf-8")]
-    headers = headers + [(name, value) for name, value in defaults if name.lower() not in given]
-    lines = [f"HTTP/1.1 {status} {_PHRASES.get(status, '')}".rstrip()]
-    lines += [f"{name}: {value}" for name, value in headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+_STATUSES = {status.value for status in http.HTTPStatus}
 
 
 class WSFrameProtocol(asyncio.Protocol):
-    """uvicorn's ASGI WebSocket protocol, on wsframe.
+    """uvicorn's ASGI WebSocket protocol, on :class:`wsframe.ServerConnection`.
 
     Made by uvicorn as ``WSFrameProtocol(config, server_state, app_state)``
     for each connection its HTTP protocol upgrades."""
+
+    #: Seconds the peer has to finish the closing handshake before the
+    #: transport is aborted (RFC 6455 section 7.1.1: the server closes TCP).
+    close_timeout = 10.0
+    #: Seconds the application has, after the peer's last messages (before a
+    #: close frame or a violation), to answer them before the close goes out.
+    final_turn = 1.0
 
     def __init__(self, config: Any, server_state: Any, app_state: Dict[str, Any],
                  _loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
@@ -123,37 +121,48 @@ class WSFrameProtocol(asyncio.Protocol):
         self.tasks = server_state.tasks
         self.default_headers = server_state.default_headers
 
-        # Connection state
+        self.connection = ServerConnection(
+            compression=DeflateParameters(server_max_window_bits=DEFLATE_WINDOW_BITS,
+                                          client_max_window_bits=DEFLATE_WINDOW_BITS)
+            if config.ws_per_message_deflate else None,
+            max_message_size=config.ws_max_size,
+            max_queue=max(config.ws_max_queue, 1),
+        )
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.opened = False  # the 101 was sent
         self.server: Optional[Tuple[str, Optional[int]]] = None
         self.client: Optional[Tuple[str, int]] = None
         self.scheme = "ws"
         self.scope: Dict[str, Any] = {}
 
-        # The opening handshake
-        self.request_head = bytearray()  # the upgrade request until its empty line
-        self.key = ""  # the client's Sec-WebSocket-Key, once checked
-        self.deflate: Optional[DeflateParameters] = None
-        self.extension_header: Optional[str] = None
-        self.early_data = bytearray()  # frames that came before the handshake finished
-
-        # WebSocket state
+        # What the application is told, in order.
         self.queue: asyncio.Queue[Dict[str, Any]] = asyncio.Queue()
-        self.handshake_initiated = False
         self.handshake_complete = False  # the 101, or a refusal, was sent
-        self.accepted = False  # the 101 was sent
-        self.close_sent = False
-        self.disconnected = False
-        self.close_timer: Optional[asyncio.TimerHandle] = None
-        self.close_timeout = 10.0
+        self.closed_for_app = False  # the application sent websocket.close, or the connection ended
+        self.disconnected = False  # the transport is gone
+        self.disconnect_queued = False
+        # Messages handed to the application since it last asked for one
+        # with none waiting: answers it may still owe.
+        self.answers_owed = 0
+        # Messages in the queue: reading stops while one waits, as in uvicorn's
+        # own implementations.
+        self.messages_waiting = 0
         self.initial_response: Optional[Tuple[int, List[Tuple[str, str]], bytes]] = None
-        self.decoder: Any = None
-        self.deflater: Optional[Deflater] = None
 
-        # Flow control: reading stops while a received message waits.
-        self.read_paused = False
+        # Flow control
+        self.reading_paused = False
         self.writable = asyncio.Event()
         self.writable.set()
+        # The peer's last messages went to the application; the output waits
+        # for its turn to answer them (or final_turn seconds).
+        self.final_turn_timer: Optional[asyncio.TimerHandle] = None
+        self.holding_output = False
+        # Waiting for the peer's answer to this side's close frame (section 7.1.1).
+        self.close_timer: Optional[asyncio.TimerHandle] = None
+        # Closing waits for the output to drain: a peer that does not read
+        # would hold it forever, so the transport is aborted after close_timeout.
+        self.abort_timer: Optional[asyncio.TimerHandle] = None
+        self.transport_closed = False
 
         # Keepalive
         self.ping_interval = config.ws_ping_interval
@@ -177,20 +186,24 @@ class WSFrameProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.stop_keepalive()
+        for timer in (self.close_timer, self.final_turn_timer, self.abort_timer):
+            if timer is not None:
+                timer.cancel()
+        self.close_timer = self.final_turn_timer = self.abort_timer = None
+        connection = self.connection
+        if connection.state is not State.CLOSED:
+            connection.receive_eof()
         # RFC 6455 section 7.1.5: no close frame came, so the code is 1006,
         # or 1005 once the handshake is over (uvicorn's choice).
-        code = 1005 if self.handshake_complete else 1006
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": code})
+        self.queue_disconnect(1005 if self.handshake_complete else 1006)
         self.connections.discard(self)
         self._trace("WebSocket connection lost")
-        self.handshake_complete = True
-        self.disconnected = True
+        if self.opened:
+            self.logger.info("connection closed")
+        self.handshake_complete = self.closed_for_app = self.disconnected = True
         # Unblock a send() waiting to write: a transport lost while paused
         # never resumes writing.
         self.writable.set()
-        if self.close_timer is not None:
-            self.close_timer.cancel()
-            self.close_timer = None
         if exc is None:
             self.transport.close()
 
@@ -202,70 +215,127 @@ class WSFrameProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writable.set()
+        self.flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.connection.receive_data(data)
+        self.take_events()
+        self.flush()
 
     def shutdown(self) -> None:
         """uvicorn is shutting down: close with 1012 (Service Restart)."""
         self.stop_keepalive()
-        if self.close_sent:
-            if self.close_timer is not None:
-                self.close_timer.cancel()
-                self.close_timer = None
-            self.transport.close()
-            return
-        if self.accepted:
-            self.queue.put_nowait({"type": "websocket.disconnect", "code": CloseCode.SERVICE_RESTART})
-            self.send_close_frame(CloseCode.SERVICE_RESTART, "")
-        else:
+        connection = self.connection
+        if connection.state is State.OPEN and connection.can_send:
+            self.queue_disconnect(CloseCode.SERVICE_RESTART)
+            connection.send_close(CloseCode.SERVICE_RESTART, "")
+            self.holding_output = False
+            self.flush()
+        elif not self.handshake_complete:
             self.send_500_response()
-        self.transport.close()
+        self.close_transport()
 
-    def data_received(self, data: bytes) -> None:
-        if not self.handshake_initiated:
-            self.request_head += data
-            end = self.request_head.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.request_head) > _handshake.MAX_REQUEST_SIZE:
-                    self.refuse(_handshake.HandshakeError(431, "Request Header Fields Too Large",
-                                                          "request head too long"))
-                return
-            head, data = bytes(self.request_head[: end + 4]), bytes(self.request_head[end + 4 :])
-            self.request_head = bytearray()
-            self.handle_connect(head)
-        if not data or self.close_sent and not self.accepted:
-            return
-        if not self.accepted:
-            # A client may not send frames before the 101 (section 4.1); keep
-            # them for when the application accepts, and stop reading meanwhile.
-            self.early_data += data
-            if not self.read_paused:
-                self.read_paused = True
+    # The connection: its events to the application, its output to the transport
+
+    def take_events(self) -> None:
+        """Hand the connection's events to the application, as far as ws_max_queue allows."""
+        connection = self.connection
+        while self.queue.qsize() < self.config.ws_max_queue or connection.state is State.CONNECTING:
+            events = connection.events_received()
+            if not events:
+                break
+            for event in events:
+                if isinstance(event, TextMessage):
+                    self.send_receive_event_to_app({"type": "websocket.receive", "text": event.data})
+                    self.answers_owed += 1
+                elif isinstance(event, BinaryMessage):
+                    self.send_receive_event_to_app({"type": "websocket.receive", "bytes": event.data})
+                    self.answers_owed += 1
+                elif isinstance(event, Pong):
+                    self.handle_pong(event.payload)
+                elif isinstance(event, Close):
+                    if connection.close_sent is None:
+                        self.queue_disconnect(event.code, event.reason)
+                elif isinstance(event, Request):
+                    self.handle_connect(event)
+        if connection.state is State.CLOSING and connection.can_send and self.answers_owed \
+                and not self.holding_output and not self.closed_for_app:
+            # The peer's close frame came, or it broke the protocol, after
+            # messages the application has not answered yet: the connection
+            # sends its close frame after what is written meanwhile, so hold
+            # the output until the application has had its turn.
+            self.holding_output = True
+            self.final_turn_timer = self.loop.call_later(self.final_turn, self.end_turn)
+
+    def flush(self) -> None:
+        """Write the connection's output while the transport takes it; act on its state."""
+        connection = self.connection
+        if not self.holding_output and self.writable.is_set() and not self.transport.is_closing():
+            output = connection.data_to_send()
+            if output:
+                self.transport.write(output[0] if len(output) == 1 else b"".join(output))
+        if connection.close_expected() and not self.transport_closed:
+            failure = connection.failure
+            if isinstance(failure, ProtocolError):
+                self.logger.info("WebSocket connection failed: %d %s", failure.close_code, failure.reason)
+                self.queue_disconnect(int(failure.close_code), failure.reason)
+            elif isinstance(failure, InvalidRequest):
+                self.logger.info("connection rejected (%d %s): %s", failure.status,
+                                 http.HTTPStatus(failure.status).phrase, failure.detail)
+            self.close_transport()
+        paused = connection.receiving_paused or (self.messages_waiting > 0 and connection.state is State.OPEN)
+        if paused != self.reading_paused and not self.transport.is_closing():
+            self.reading_paused = paused
+            if paused:
                 self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def close_transport(self) -> None:
+        """Close TCP (once the output drained), and stop waiting for the peer's close frame."""
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = None
+        self.stop_keepalive()
+        if not self.transport_closed:
+            self.transport_closed = True
+            self.transport.close()
+            self.abort_timer = self.loop.call_later(self.close_timeout, self.abort_transport)
+
+    def abort_transport(self) -> None:
+        self.abort_timer = None
+        # A transport without abort() (a test double) is closed instead.
+        getattr(self.transport, "abort", self.transport.close)()
+
+    def start_close_timer(self) -> None:
+        """This side's close frame is out: the peer has close_timeout to answer it."""
+        if self.close_timer is None and not self.transport_closed:
+            self.close_timer = self.loop.call_later(self.close_timeout, self.close_timed_out)
+
+    def close_timed_out(self) -> None:
+        self.close_timer = None
+        self.close_transport()
+
+    def queue_disconnect(self, code: int, reason: Optional[str] = None) -> None:
+        if not self.disconnect_queued:
+            self.disconnect_queued = True
+            message: Dict[str, Any] = {"type": "websocket.disconnect", "code": code}
+            if reason is not None:
+                message["reason"] = reason
+            self.queue.put_nowait(message)
+
+    def send_receive_event_to_app(self, message: Dict[str, Any]) -> None:
+        if self.closed_for_app:
+            # The application is past websocket.close: drop the message, but
+            # keep reading until the peer's close frame answers ours.
             return
-        self.handle_frames(data)
+        self.queue.put_nowait(message)
+        self.messages_waiting += 1
 
     # The opening handshake
 
-    def handle_connect(self, head: bytes) -> None:
-        self.handshake_initiated = True
-        try:
-            request = _handshake.parse_request(head)
-            self.key = _handshake.check(request)
-            if self.config.ws_per_message_deflate:
-                offers = request.header("sec-websocket-extensions")
-                agreed = negotiate_deflate(offers, server_max_window_bits=DEFLATE_WINDOW_BITS,
-                                           client_max_window_bits=DEFLATE_WINDOW_BITS) if offers else None
-                if agreed is not None:
-                    self.extension_header, self.deflate = agreed
-        except NegotiationError as error:
-            self.refuse(_handshake.HandshakeError(400, "Bad Request", str(error)))
-            return
-        except _handshake.HandshakeError as error:
-            self.refuse(error)
-            return
+    def handle_connect(self, request: Request) -> None:
         raw_path, _, query_string = request.target.partition("?")
-        subprotocols: List[str] = []
-        for value in request.headers.get("sec-websocket-protocol", []):
-            subprotocols.extend(token.strip() for token in value.split(","))
         self.scope = {
             "type": "websocket",
             "asgi": {"version": self.asgi_version, "spec_version": "2.4"},
@@ -278,7 +348,7 @@ class WSFrameProtocol(asyncio.Protocol):
             "raw_path": self.root_path.encode("ascii") + raw_path.encode("ascii"),
             "query_string": query_string.encode("ascii"),
             "headers": [(name.lower().encode("ascii"), value.encode("latin-1")) for name, value in request.fields],
-            "subprotocols": subprotocols,
+            "subprotocols": request.subprotocols,
             "state": self.app_state.copy(),
             "extensions": {"websocket.http.response": {}},
         }
@@ -286,90 +356,6 @@ class WSFrameProtocol(asyncio.Protocol):
         task = self.loop.create_task(self.run_asgi())
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
-
-    def refuse(self, error: _handshake.HandshakeError) -> None:
-        """Answer a request that cannot be upgraded, and close."""
-        self.logger.info("WebSocket handshake refused: %s", error)
-        self.handshake_complete = self.close_sent = True
-        self.transport.write(error.response)
-        self.transport.close()
-
-    # Frames
-
-    def handle_frames(self, data: bytes) -> None:
-        """Decode what arrived, as far as the application's queue allows, and act on it."""
-        if self.transport.is_closing():
-            return  # failed, or closed after the close handshake: nothing more is read
-        while True:
-            room = max(self.config.ws_max_queue - self.queue.qsize(), 1)
-            failure: Optional[ProtocolError] = None
-            try:
-                events = self.decoder.feed(data, max_events=room)
-            except ProtocolError as error:
-                # What the read completed before the violation came first (section 7.1.7).
-                events, failure = error.events, error
-            for event in events:
-                if isinstance(event, TextMessage):
-                    self.send_receive_event_to_app({"type": "websocket.receive", "text": event.data})
-                elif isinstance(event, BinaryMessage):
-                    self.send_receive_event_to_app({"type": "websocket.receive", "bytes": event.data})
-                elif isinstance(event, Ping):
-                    if not self.transport.is_closing():
-                        self.transport.write(encode_frame(Opcode.PONG, event.payload))
-                elif isinstance(event, Pong):
-                    self.handle_pong(event.payload)
-                elif isinstance(event, Close):
-                    self.handle_close(event)
-                    return
-            if failure is not None:
-                self.fail(failure)
-                return
-            if not self.decoder.undecoded or self.queue.qsize() >= self.config.ws_max_queue:
-                # What is kept waits for the application to take its messages.
-                return
-            data = b""
-
-    def send_receive_event_to_app(self, message: Dict[str, Any]) -> None:
-        if self.close_sent:
-            # The application is past websocket.close: drop the message, but
-            # keep reading until the peer's close frame answers ours.
-            return
-        self.queue.put_nowait(message)
-        if not self.read_paused:
-            self.read_paused = True
-            self.transport.pause_reading()
-
-    def handle_close(self, event: Close) -> None:
-        if self.close_sent:
-            # The peer answered our close frame: the closing handshake is complete.
-            if self.close_timer is not None:
-                self.close_timer.cancel()
-                self.close_timer = None
-                self.transport.close()
-            return
-        if not self.transport.is_closing():
-            self.queue.put_nowait({"type": "websocket.disconnect", "code": event.code, "reason": event.reason})
-            # Section 5.5.1: echo the status code; a close with none gets none.
-            self.send_close_frame(None if event.code == CloseCode.NO_STATUS_RCVD else event.code, "")
-            self.transport.close()
-
-    def fail(self, error: ProtocolError) -> None:
-        """_Fail the WebSocket Connection_ (section 7.1.7): say why, then close."""
-        self.logger.info("WebSocket connection failed: %d %s", error.close_code, error.reason)
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": int(error.close_code), "reason": error.reason})
-        if not self.close_sent:
-            self.send_close_frame(error.close_code, error.reason)
-        self.transport.close()
-
-    def send_close_frame(self, code: Optional[int], reason: str) -> None:
-        self.close_sent = True
-        self.transport.write(encode_frame(Opcode.CLOSE, close_payload(code, reason) if code is not None else b""))
-
-    def send_data_frame(self, opcode: Opcode, payload: bytes) -> None:
-        if self.deflater is not None and len(payload) >= COMPRESS_MIN_SIZE:
-            self.transport.write(encode_frame(opcode, self.deflater.compress(payload), rsv1=True))
-        else:
-            self.transport.write(encode_frame(opcode, payload))
 
     # Keepalive
 
@@ -393,12 +379,13 @@ class WSFrameProtocol(asyncio.Protocol):
 
     def send_keepalive_ping(self) -> None:
         self.ping_timer = None
-        if self.close_sent or self.transport.is_closing():
+        if not self.connection.can_send or self.connection.state is not State.OPEN:
             return
         # A fresh payload names this ping, so a late pong to an earlier one is told apart.
         self.pending_ping_payload = os.urandom(4)
         self.ping_sent_at = self.loop.time()
-        self.transport.write(encode_frame(Opcode.PING, self.pending_ping_payload))
+        self.connection.send_ping(self.pending_ping_payload)
+        self.flush()
         if self.ping_timeout is not None:
             self.pong_timer = self.loop.call_later(self.ping_timeout, self.keepalive_timeout)
         else:
@@ -418,13 +405,13 @@ class WSFrameProtocol(asyncio.Protocol):
     def keepalive_timeout(self) -> None:
         self.pong_timer = None
         self.pending_ping_payload = None
-        if self.close_sent or self.transport.is_closing():
+        if not self.connection.can_send:
             return
         self._trace("WebSocket keepalive ping timeout")
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": CloseCode.INTERNAL_ERROR,
-                               "reason": "keepalive ping timeout"})
-        self.send_close_frame(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-        self.transport.close()
+        self.queue_disconnect(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+        self.connection.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+        self.holding_output = False
+        self.flush()
 
     # ASGI
 
@@ -445,8 +432,10 @@ class WSFrameProtocol(asyncio.Protocol):
                 self.send_500_response()
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        # The application is done: it has answered all it will.
+        self.end_turn()
         if self.close_timer is None:
-            self.transport.close()
+            self.close_transport()
 
     def send_500_response(self) -> None:
         if self.handshake_complete:
@@ -457,16 +446,25 @@ class WSFrameProtocol(asyncio.Protocol):
             return
         # The handshake is not complete for the disconnect code: a client that
         # never got its 101 left with 1006 (section 7.1.5).
-        self.close_sent = True
-        self.transport.write(_http_response(500, [], b"Internal Server Error"))
+        self.reject(500, [], b"Internal Server Error", complete=False)
 
     def send_initial_response(self) -> None:
         assert self.initial_response is not None
         status, headers, body = self.initial_response
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
-        self.handshake_complete = self.close_sent = True
-        self.transport.write(_http_response(status, headers, body))
-        self.transport.close()
+        self.queue_disconnect(1006)
+        self.reject(status, headers, body)
+
+    def reject(self, status: int, headers: List[Tuple[str, str]], body: bytes, complete: bool = True) -> None:
+        """Refuse the handshake with an HTTP response; ``complete``: it is the
+        application's answer (uvicorn then reports 1005, not 1006, on loss)."""
+        self.closed_for_app = True
+        self.handshake_complete = self.handshake_complete or complete
+        if self.connection.state is State.CONNECTING and self.connection.request is not None:
+            self.logger.info("connection rejected (%d %s)", status, http.HTTPStatus(status).phrase
+                             if status in _STATUSES else "")
+            self.connection.reject(status, body, headers)
+            self.flush()
+        self.close_transport()
 
     async def send(self, message: Dict[str, Any]) -> None:
         await self.writable.wait()
@@ -477,12 +475,10 @@ class WSFrameProtocol(asyncio.Protocol):
             if message_type == "websocket.accept":
                 self.accept(message)
             elif message_type == "websocket.close":
-                self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
+                self.queue_disconnect(1006)
                 self.logger.info('%s - "WebSocket %s" 403', get_client_addr(self.scope),  # type: ignore[arg-type]
                                  get_path_with_query_string(self.scope))  # type: ignore[arg-type]
-                self.handshake_complete = self.close_sent = True
-                self.transport.write(_http_response(403, [], b""))
-                self.transport.close()
+                self.reject(403, [], b"")
             elif message_type == "websocket.http.response.start":
                 status = message["status"]
                 if not 100 <= status < 600:
@@ -497,24 +493,28 @@ class WSFrameProtocol(asyncio.Protocol):
                     "Expected ASGI message 'websocket.accept', 'websocket.close' "
                     f"or 'websocket.http.response.start' but got '{message_type}'."
                 )
-        elif not self.close_sent and self.initial_response is None:
+        elif not self.closed_for_app and self.initial_response is None:
+            connection = self.connection
             if message_type == "websocket.send":
+                if not connection.can_send:
+                    raise ClientDisconnected()
                 data = message.get("bytes")
                 if data is not None:
-                    self.send_data_frame(Opcode.BINARY, data)
+                    connection.send_binary(data)
                 elif message.get("text") is not None:
-                    self.send_data_frame(Opcode.TEXT, message["text"].encode("utf-8"))
+                    connection.send_text(message["text"])
+                self.flush()
             elif message_type == "websocket.close":
-                if not self.transport.is_closing():
+                self.closed_for_app = True
+                if connection.can_send:
                     code = message.get("code", 1000)
                     reason = message.get("reason", "") or ""
-                    self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
-                    self.send_close_frame(code, reason)
-                    if self.read_paused:
-                        # The peer's close frame must still be read.
-                        self.read_paused = False
-                        self.transport.resume_reading()
-                    self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+                    self.queue_disconnect(code, reason)
+                    connection.send_close(code, reason)
+                    # Its close is its answer: nothing it owes comes after it.
+                    self.end_turn()
+                    self.flush()
+                    self.start_close_timer()
             else:
                 raise RuntimeError(
                     f"Expected ASGI message 'websocket.send' or 'websocket.close', but got '{message_type}'."
@@ -526,8 +526,8 @@ class WSFrameProtocol(asyncio.Protocol):
             self.initial_response = (status, headers, body + message["body"])
             if not message.get("more_body", False):
                 self.send_initial_response()
-        elif self.close_sent and self.transport.is_closing() and message_type in ("websocket.send",
-                                                                                   "websocket.close"):
+        elif self.closed_for_app and self.transport.is_closing() and message_type in ("websocket.send",
+                                                                                     "websocket.close"):
             raise ClientDisconnected()
         else:
             raise RuntimeError(f"Unexpected ASGI message '{message_type}', after sending 'websocket.close'.")
@@ -537,36 +537,38 @@ class WSFrameProtocol(asyncio.Protocol):
                          get_path_with_query_string(self.scope))  # type: ignore[arg-type]
         headers = [(name.decode("latin-1").lower(), value.decode("latin-1"))
                    for name, value in self.default_headers + list(message.get("headers", []))]
-        subprotocol = message.get("subprotocol")
-        if subprotocol:
-            headers.append(("Sec-WebSocket-Protocol", subprotocol))
-        if self.extension_header is not None:
-            headers.append(("Sec-WebSocket-Extensions", self.extension_header))
-        if self.transport.is_closing() or self.close_sent:
+        if self.transport.is_closing() or self.connection.state is not State.CONNECTING:
             return
-        self.handshake_complete = self.accepted = True
-        self.transport.write(_handshake.switching_protocols(self.key, tuple(headers)))
-        self.decoder = MessageDecoder(Role.SERVER, max_frame_size=None, max_message_size=self.config.ws_max_size,
-                                      deflate=self.deflate)
-        if self.deflate is not None:
-            self.deflater = Deflater(self.deflate, Role.SERVER)
+        # The application names the subprotocol (ASGI); it must be one the
+        # client offered (RFC 6455 section 4.2.2), or accept() refuses it.
+        self.connection.accept(subprotocol=message.get("subprotocol") or None, headers=headers)
+        self.handshake_complete = self.opened = True
+        self.logger.info("connection open")
         self.start_keepalive()
-        if self.early_data:
-            data, self.early_data = bytes(self.early_data), bytearray()
-            self.read_paused = False
-            self.transport.resume_reading()
-            self.handle_frames(data)
+        self.take_events()  # frames that came with the request
+        self.flush()
 
     async def receive(self) -> Dict[str, Any]:
+        if self.queue.empty():
+            # The application comes back for more: it has answered what it took.
+            self.answers_owed = 0
+            self.end_turn()
         message = await self.queue.get()
-        if self.read_paused and self.queue.empty() and not self.transport.is_closing():
-            self.read_paused = False
-            if self.decoder is not None and self.decoder.undecoded:
-                # Messages kept undecoded when the queue was full come first.
-                self.handle_frames(b"")
-            if not self.read_paused:
-                self.transport.resume_reading()
+        if message["type"] == "websocket.receive":
+            self.messages_waiting -= 1
+        if self.queue.qsize() < self.config.ws_max_queue:
+            self.take_events()
+        self.flush()
         return message
+
+    def end_turn(self) -> None:
+        """The application has had its turn: let the held output go (the close frame last)."""
+        if self.final_turn_timer is not None:
+            self.final_turn_timer.cancel()
+            self.final_turn_timer = None
+        if self.holding_output:
+            self.holding_output = False
+            self.flush()
 
     def _trace(self, text: str) -> None:
         if self.logger.level <= TRACE_LOG_LEVEL:
