@@ -8,7 +8,7 @@ and on its twin) runs beside websockets' ``ServerProtocol`` and wsproto's
 ``WSConnection``; compression is off for all. Read the results as ratios:
 
     pytest benchmarks/bench_connection.py --benchmark-only --benchmark-json=connection.json
-    python benchmarks/report.py --connection connection.json
+    python benchmarks/report.py connection.json
 """
 
 from __future__ import annotations

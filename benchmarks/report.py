@@ -4,6 +4,7 @@
     python benchmarks/report.py bench.json
     python benchmarks/report.py --dropin run1.json run2.json run3.json   # the drop-ins' gains
     python benchmarks/report.py --uvicorn bench.json                     # bench_uvicorn.py
+    python benchmarks/report.py --echo bench.json                        # bench_echo.py
 
 Within each group every entry is shown against wsframe-c, so the table reads
 the same on a fast or a slow machine.
@@ -70,12 +71,13 @@ def render(run: dict, baseline: str = "wsframe-c") -> str:
     return "\n".join(lines)
 
 
-def render_uvicorn(run: dict, baseline: str = "websockets-sansio") -> str:
-    """bench_uvicorn.py's results: one row per message size, one column per --ws."""
+def render_servers(run: dict, group: str, baseline: str) -> str:
+    """The end-to-end results (bench_echo.py, bench_uvicorn.py) of the groups
+    starting with ``group``: one row per message size, one column per server."""
     rows: Dict[int, Dict[str, dict]] = defaultdict(dict)
     for bench in run["benchmarks"]:
         info = bench.get("extra_info", {})
-        if "messages_per_s" in info:
+        if "messages_per_s" in info and bench["group"].startswith(group):
             rows[info["size"]][info["implementation"]] = info
     names = sorted({name for row in rows.values() for name in row}, key=lambda name: (name != baseline, name))
     lines = [
@@ -165,6 +167,7 @@ def main() -> None:
     parser.add_argument("json_file", nargs="+", help="one run; --dropin takes several")
     parser.add_argument("--baseline", default=None)
     parser.add_argument("--uvicorn", action="store_true", help="the uvicorn table (bench_uvicorn.py)")
+    parser.add_argument("--echo", action="store_true", help="the echo servers' table (bench_echo.py)")
     parser.add_argument("--dropin", action="store_true", help="the drop-ins' gains (peer time / peer+drop-in time)")
     arguments = parser.parse_args()
     runs = []
@@ -175,11 +178,14 @@ def main() -> None:
         parser.error("only --dropin summarises several runs")
     run = runs[0]
     if arguments.uvicorn:
-        print(render_uvicorn(run, arguments.baseline or "websockets-sansio"))
+        print(render_servers(run, "uvicorn", arguments.baseline or "websockets-sansio"))
+    elif arguments.echo:
+        print(render_servers(run, "echo server", arguments.baseline or "picows"))
     elif arguments.dropin:
         print(render_dropin(runs))
     else:
-        run["benchmarks"] = [bench for bench in run["benchmarks"] if not bench["group"].startswith("uvicorn")]
+        run["benchmarks"] = [bench for bench in run["benchmarks"]
+                             if not bench["group"].startswith(("uvicorn", "echo server"))]
         print(render(run, arguments.baseline or "wsframe-c"))
 
 

@@ -1,4 +1,4 @@
-/* Load client for benchmarks/bench_uvicorn.py, in C so that it is not what
+/* Load client for benchmarks/bench_echo.py and bench_uvicorn.py, in C so that it is not what
  * bounds the rate (node's ws client took more than a core of this 2-core
  * machine to keep a wsframe server 80% busy).
  *

@@ -1,0 +1,73 @@
+"""The peers' echo servers for bench_echo.py, each as its library's users write one.
+
+    python benchmarks/echo_servers.py picows|websockets|aiohttp
+
+Listens on 127.0.0.1 (a free port, printed as ``PORT <n>``), echoes binary
+and text messages, compression off, 1 MiB message limit, on asyncio's own
+event loop (as ``wsframe echo --loop asyncio`` runs), until terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+LIMIT = 1 << 20
+
+
+async def picows_server() -> None:
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    class Echo(WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport, frame) -> None:  # type: ignore[no-untyped-def]
+            if frame.msg_type == WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())
+                transport.disconnect()
+            elif frame.msg_type in (WSMsgType.BINARY, WSMsgType.TEXT):
+                transport.send(frame.msg_type, frame.get_payload_as_memoryview())
+
+    # picows delivers frames: the load client sends whole messages, one frame each.
+    server = await ws_create_server(lambda request: Echo(), "127.0.0.1", 0, max_frame_size=LIMIT)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    await server.serve_forever()
+
+
+async def websockets_server() -> None:
+    from websockets.asyncio.server import serve
+
+    async def echo(ws) -> None:  # type: ignore[no-untyped-def]
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 0, max_size=LIMIT, compression=None) as server:
+        print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+        await server.serve_forever()
+
+
+async def aiohttp_server() -> None:
+    from aiohttp import WSMsgType, web
+
+    async def echo(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=False, max_msg_size=LIMIT)
+        await ws.prepare(request)
+        async for message in ws:
+            if message.type == WSMsgType.BINARY:
+                await ws.send_bytes(message.data)
+            elif message.type == WSMsgType.TEXT:
+                await ws.send_str(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", echo)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(f"PORT {site._server.sockets[0].getsockname()[1]}", flush=True)  # type: ignore[union-attr]
+    await asyncio.Event().wait()
+
+
+SERVERS = {"picows": picows_server, "websockets": websockets_server, "aiohttp": aiohttp_server}
+
+if __name__ == "__main__":
+    asyncio.run(SERVERS[sys.argv[1]]())
