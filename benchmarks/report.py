@@ -104,7 +104,7 @@ def render_uvicorn(run: dict, baseline: str = "websockets-sansio") -> str:
 
 # The libraries with a drop-in; each is compared with itself, except that on
 # receive aiohttp runs its compiled reader (aiohttp-c), as its users do.
-DROPIN_LIBRARIES = ("websockets", "wsproto", "aiohttp")
+DROPIN_LIBRARIES = ("websockets", "wsproto", "aiohttp", "tornado")
 DECODE_BASELINES = {"aiohttp": "aiohttp-c"}
 # (row label, benchmark group, whether the peer's baseline is its decoder)
 DROPIN_PATHS = [
