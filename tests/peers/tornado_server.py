@@ -27,6 +27,11 @@ class EchoHandler(WebSocketHandler):
     def initialize(self, compression: bool) -> None:
         self.compression = compression
         self.echoed = 0
+        self.compressed = False
+
+    def open(self) -> None:
+        protocol = self.ws_connection
+        self.compressed = isinstance(protocol, WebSocketProtocol13) and protocol._compressor is not None
 
     def check_origin(self, origin: str) -> bool:
         # The browser test's page comes from another port on 127.0.0.1.
@@ -40,10 +45,8 @@ class EchoHandler(WebSocketHandler):
         await self.write_message(message, binary=isinstance(message, bytes))
 
     def on_close(self) -> None:
-        protocol = self.ws_connection
-        compressed = isinstance(protocol, WebSocketProtocol13) and protocol._compressor is not None
         print(json.dumps({"path": self.request.path, "echoed": self.echoed, "close_code": self.close_code,
-                          "close_reason": self.close_reason, "compressed": compressed}), flush=True)
+                          "close_reason": self.close_reason, "compressed": self.compressed}), flush=True)
 
 
 async def main() -> None:
