@@ -234,14 +234,20 @@ def _layout_problems() -> Sequence[str]:
     """What the drop-in needs of tornado's internals and does not find."""
     problems = [f"tornado.websocket.{name}" for name in ("_YIELD_THRESHOLD", "_FRAME_YIELD_COST")
                 if not isinstance(getattr(websocket, name, None), int)]
-    for owner, names in (
-        (_Protocol, ("_handle_message", "_send_pong", "_run_callback", "close", "_abort")),
-        (websocket._PerMessageDeflateDecompressor, ("decompress",)),
-    ):
-        problems += [f"tornado.websocket.{owner.__qualname__}.{name}" for name in names
-                     if not callable(getattr(owner, name, None))]
-    # The attributes the drop-in reads and writes live on instances: make one and look.
-    sample = _Protocol(None, mask_outgoing=False, params=websocket._WebSocketParams())  # type: ignore[arg-type]
+    problems += [f"tornado.websocket.WebSocketProtocol13.{name}"
+                 for name in ("_handle_message", "_send_pong", "_run_callback", "close", "_abort")
+                 if not callable(getattr(_Protocol, name, None))]
+    params_class = getattr(websocket, "_WebSocketParams", None)
+    decompressor_class = getattr(websocket, "_PerMessageDeflateDecompressor", None)
+    if params_class is None or decompressor_class is None:
+        return problems + [f"tornado.websocket.{name}" for name, found in (
+            ("_WebSocketParams", params_class), ("_PerMessageDeflateDecompressor", decompressor_class)) if not found]
+    # The attributes the drop-in reads and writes live on instances: make them and look.
+    try:
+        sample = _Protocol(None, mask_outgoing=False, params=params_class())  # type: ignore[arg-type]
+        decompressor = decompressor_class(persistent=True, max_wbits=None, max_message_size=1)
+    except TypeError as exc:
+        return problems + [f"the constructors of WebSocketProtocol13 and _PerMessageDeflateDecompressor ({exc})"]
     problems += [f"tornado.websocket.WebSocketProtocol13().{name}"
                  for name in ("handler", "mask_outgoing", "params", "client_terminated", "server_terminated",
                               "close_code", "close_reason", "_decompressor", "_received_pong",
@@ -249,7 +255,6 @@ def _layout_problems() -> Sequence[str]:
                  if not hasattr(sample, name)]
     if not hasattr(sample.params, "max_message_size"):
         problems.append("tornado.websocket._WebSocketParams().max_message_size")
-    decompressor = websocket._PerMessageDeflateDecompressor(persistent=True, max_wbits=None, max_message_size=1)
     if not hasattr(decompressor, "_decompressor"):
         problems.append("tornado.websocket._PerMessageDeflateDecompressor()._decompressor")
     return problems
