@@ -30,7 +30,7 @@ RANGES: Dict[str, Tuple[str, str]] = {
     "wsproto": ("1.2.0", "1.3.2"),
     "aiohttp": ("3.14.4", "3.14.5"),
     "uvicorn": ("0.54.0", "0.55.0"),
-    "tornado": ("6.6", "6.6.1"),
+    "tornado": ("6.5", "6.6.1"),
 }
 TESTS = {
     "websockets": ["tests/test_integrations.py", "tests/test_integrations_websockets.py"],

@@ -14,7 +14,8 @@ of its methods:
   validates text (in C, on the C backend). Each message goes to tornado's
   handler API as tornado's own loop hands it on: ``on_message`` (a
   coroutine's Future is awaited before the next message), ``on_ping`` after
-  tornado's ``_send_pong`` (at most one pong outstanding), ``on_pong``, and
+  the pong (tornado 6.6's ``_send_pong``, at most one pong outstanding;
+  tornado 6.5 writes each), ``on_pong``, and
   the close handshake (``close_code`` and ``close_reason`` set, the code
   echoed); a ``_handle_message`` that is not tornado's own (a subclass's,
   or one wrapped on the instance) gets every message, in tornado's
@@ -27,8 +28,8 @@ What stays tornado's: negotiation of permessage-deflate from
 with the context takeover tornado agreed), ``websocket_max_message_size``
 (per frame as sent and per message as inflated, 1009 with tornado's words),
 ping interval and timeout, the close handshake and its 5-second timer, the
-yield to the IOLoop after 256 KiB of work (tornado's ``_YIELD_THRESHOLD``,
-each message counting ``_FRAME_YIELD_COST``), and the counters
+yield to the IOLoop after 256 KiB of work (tornado 6.6's ``_YIELD_THRESHOLD``,
+each message counting ``_FRAME_YIELD_COST``; tornado 6.5 never yields), and the counters
 ``_message_bytes_in`` and ``_wire_bytes_in``/``_wire_bytes_out``.
 
 What wsframe adds: where tornado aborts TCP without a word, the connection is
@@ -50,6 +51,7 @@ receive loop it started with, so connections opened before ``install()`` or
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from tornado import websocket
@@ -70,17 +72,17 @@ __all__ = ["SUPPORTED", "install", "installed", "uninstall"]
 
 #: The tornado releases the drop-in supports; tornado's own WebSocket tests
 #: run under it on the oldest and the newest.
-SUPPORTED = ">=6.6,<7"
+SUPPORTED = ">=6.5,<7"
 
 _Protocol = websocket.WebSocketProtocol13
 # tornado's own message handling, to tell it from a subclass's or a wrapper.
 _TORNADO_HANDLE_MESSAGE: Callable[..., Any] = vars(_Protocol).get("_handle_message", None)  # type: ignore[assignment]
 # As much as one socket read of tornado's IOStream brings (its default read_chunk_size).
 _READ_SIZE = 65536
-# tornado's fairness rule (6.6): yield to the IOLoop after this much work, each
-# frame counting as _FRAME_YIELD_COST bytes. Looked up once; the layout check
-# refuses a tornado without them.
-_YIELD_THRESHOLD: int = getattr(websocket, "_YIELD_THRESHOLD", 0)
+# tornado 6.6's fairness rule: yield to the IOLoop after this much work, each
+# frame counting as _FRAME_YIELD_COST bytes. tornado 6.5 has no such rule
+# and never yields between frames that have arrived.
+_YIELD_THRESHOLD: int = getattr(websocket, "_YIELD_THRESHOLD", sys.maxsize)
 _FRAME_YIELD_COST: int = getattr(websocket, "_FRAME_YIELD_COST", 0)
 
 # tornado's close reasons for the limit it has (its own tests pin them).
@@ -174,7 +176,7 @@ def _handle_event(self: websocket.WebSocketProtocol13, event: Any) -> Optional["
         self._message_bytes_in += len(text) if text.isascii() else len(text.encode("utf-8"))
         return self._run_callback(self.handler.on_message, text)
     if kind is Ping:
-        self._send_pong(event[0])
+        _send_pong(self, event[0])
         self._run_callback(self.handler.on_ping, event[0])
         return None
     if kind is Pong:
@@ -190,6 +192,20 @@ def _handle_event(self: websocket.WebSocketProtocol13, event: Any) -> Optional["
         self.close_reason = reason
     self.close(self.close_code)
     return None
+
+
+def _send_pong(self: websocket.WebSocketProtocol13, payload: bytes) -> None:
+    """Answer a ping (RFC 6455 section 5.5.2) as the tornado release does."""
+    send_pong = getattr(self, "_send_pong", None)
+    if send_pong is not None:
+        # tornado 6.6: at most one pong outstanding, then the latest ping's
+        # (section 5.5.3 allows answering only the most recent).
+        send_pong(payload)
+        return
+    try:
+        self._write_frame(True, OP_PONG, payload)
+    except StreamClosedError:
+        self._abort()
 
 
 def _tornado_arguments(event: Any) -> Tuple[int, bytes]:
@@ -232,10 +248,8 @@ def _write_frame(self: websocket.WebSocketProtocol13, fin: bool, opcode: int, da
 
 def _layout_problems() -> Sequence[str]:
     """What the drop-in needs of tornado's internals and does not find."""
-    problems = [f"tornado.websocket.{name}" for name in ("_YIELD_THRESHOLD", "_FRAME_YIELD_COST")
-                if not isinstance(getattr(websocket, name, None), int)]
-    problems += [f"tornado.websocket.WebSocketProtocol13.{name}"
-                 for name in ("_handle_message", "_send_pong", "_run_callback", "close", "_abort")
+    problems = [f"tornado.websocket.WebSocketProtocol13.{name}"
+                 for name in ("_handle_message", "_run_callback", "close", "_abort")
                  if not callable(getattr(_Protocol, name, None))]
     params_class = getattr(websocket, "_WebSocketParams", None)
     decompressor_class = getattr(websocket, "_PerMessageDeflateDecompressor", None)
