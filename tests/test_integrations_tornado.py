@@ -76,7 +76,7 @@ def tornado_baseline(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]
     assert version_in(version, dropin.SUPPORTED), f"tornado {version} is outside {dropin.SUPPORTED}"
     result = run_tornado_suite(tmp_path_factory.mktemp("baseline"), "off")
     assert not result["status"] and not failed_tests(result), result["log"]
-    assert len(result["outcomes"]) >= 60, result["outcomes"]
+    assert len(result["outcomes"]) >= 40, result["outcomes"]  # 50 on tornado 6.5, 70 on 6.6.1
     assert result["calls"]["frame read by tornado's own code"] > 1000, result["calls"]
     return result
 
