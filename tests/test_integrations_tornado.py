@@ -77,7 +77,7 @@ def tornado_baseline(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]
     result = run_tornado_suite(tmp_path_factory.mktemp("baseline"), "off")
     assert not result["status"] and not failed_tests(result), result["log"]
     assert len(result["outcomes"]) >= 40, result["outcomes"]  # 50 on tornado 6.5, 70 on 6.6.1
-    assert result["calls"]["frame read by tornado's own code"] > 1000, result["calls"]
+    assert result["calls"]["frame read by tornado's own code"] > 100, result["calls"]
     return result
 
 
@@ -94,9 +94,9 @@ def test_tornado_own_suite_passes_with_the_dropin(tornado_baseline: Dict[str, An
     calls = result["calls"]
     # wsframe's loop read every frame of tornado's servers and clients; tornado's never ran.
     assert calls.get("frame read by tornado's own code", 0) == 0, calls
-    assert calls["bytes fed to wsframe's decoder"] > 100, calls
-    assert calls["message handed on by wsframe's loop"] > 1000, calls
-    assert calls["frame written by wsframe"] > 100, calls
+    assert calls["bytes fed to wsframe's decoder"] > 50, calls
+    assert calls["message handed on by wsframe's loop"] > 100, calls
+    assert calls["frame written by wsframe"] > 50, calls
     feeds = calls["bytes fed to wsframe's decoder"]
     print(f"tornado's WebSocket tests: {len(result['outcomes'])}, all passing on tornado's code and with the "
           f"drop-in ({backend}); wsframe's decoder was fed {feeds} reads")
