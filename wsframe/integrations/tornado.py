@@ -176,7 +176,7 @@ def _handle_event(self: websocket.WebSocketProtocol13, event: Any) -> Optional["
         self._message_bytes_in += len(text) if text.isascii() else len(text.encode("utf-8"))
         return self._run_callback(self.handler.on_message, text)
     if kind is Ping:
-        _send_pong(self, event[0])
+        _answer_ping(self, event[0])
         self._run_callback(self.handler.on_ping, event[0])
         return None
     if kind is Pong:
@@ -194,7 +194,7 @@ def _handle_event(self: websocket.WebSocketProtocol13, event: Any) -> Optional["
     return None
 
 
-def _send_pong(self: websocket.WebSocketProtocol13, payload: bytes) -> None:
+def _answer_ping(self: websocket.WebSocketProtocol13, payload: bytes) -> None:
     """Answer a ping (RFC 6455 section 5.5.2) as the tornado release does."""
     send_pong = getattr(self, "_send_pong", None)
     if send_pong is not None:
