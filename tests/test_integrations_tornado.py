@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -249,18 +250,21 @@ VIOLATIONS: Dict[str, Tuple[bytes, int]] = {
 }
 
 
-def first_reply(port: int, path: str, stream: bytes) -> Optional[Tuple[int, bytes]]:
-    """Open a connection, send ``stream``, return the server's first frame
-    (opcode, payload), or None if it closed TCP without sending one."""
+def first_reply(port: int, path: str, stream: bytes, *, deflate: bool = False) -> Optional[Tuple[int, bytes]]:
+    """Open a connection (offering permessage-deflate if ``deflate``), send
+    ``stream``, return the server's first frame (opcode, payload), or None if
+    it closed TCP without sending one."""
+    offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+                     f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n".encode())
         data = b""
         while b"\r\n\r\n" not in data:
             chunk = sock.recv(65536)
             assert chunk, "no handshake response"
             data += chunk
         assert data.startswith(b"HTTP/1.1 101"), data
+        assert (b"permessage-deflate" in data.split(b"\r\n\r\n")[0]) is deflate, data
         sock.sendall(stream)
         decoder = wsframe.FrameDecoder(wsframe.Role.CLIENT, max_frame_size=None)
         frames = decoder.feed(data.split(b"\r\n\r\n", 1)[1])
@@ -294,6 +298,43 @@ def test_the_dropin_fails_a_violation_with_the_rfcs_close_code(tornado_server: T
     assert tornado_server.record(path)["close_code"] is None
 
 
+def deflated(data: bytes) -> bytes:
+    """``data`` as one permessage-deflate message payload (RFC 7692 section 7.2.1)."""
+    compressor = zlib.compressobj(wbits=-15)
+    return (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+# Compressed messages that break RFC 7692 or the limit, and the close code and reason for each.
+DEFLATE_VIOLATIONS: Dict[str, Tuple[bytes, int, Optional[str]]] = {
+    "data that is not deflate": (frame(2, b"\xff" * 10, rsv1=True), 1002, None),
+    "RSV1 on a continuation": (frame(1, deflated(b"a"), fin=False, rsv1=True) + frame(0, b"x", rsv1=True),
+                               1002, None),
+    "text that is not UTF-8, once inflated": (frame(1, deflated(b"ok \xc3\x28"), rsv1=True), 1007, None),
+    "a bomb: 17 MiB inflated from 17 KiB": (frame(2, deflated(bytes(17 << 20)), rsv1=True), 1009,
+                                            "message too big after decompression"),
+}
+
+
+SERVER_PARAMS = [("c", True), ("c", False), ("python", True), ("python", False)]
+
+
+def server_id(param: Tuple[str, bool]) -> str:
+    return f"backend={param[0]}-{'deflate' if param[1] else 'uncompressed'}"
+
+
+@pytest.mark.parametrize("tornado_server", [param for param in SERVER_PARAMS if param[1]], ids=server_id,
+                         indirect=True)
+@pytest.mark.parametrize("violation", list(DEFLATE_VIOLATIONS))
+def test_the_dropin_fails_a_compressed_violation_with_the_rfcs_close_code(tornado_server: TornadoServer,
+                                                                           violation: str) -> None:
+    stream, code, words = DEFLATE_VIOLATIONS[violation]
+    reply = first_reply(tornado_server.port, "/deflate/" + violation.replace(" ", "-"), stream, deflate=True)
+    assert reply is not None and reply[0] == 8, reply
+    assert int.from_bytes(reply[1][:2], "big") == code, reply
+    if words is not None:
+        assert reply[1][2:].decode() == words
+
+
 @pytest.mark.parametrize("backend", ["c", "python"], ids=lambda name: f"backend={name}")
 def test_tornado_alone_aborts_or_echoes_where_the_dropin_names_the_violation(backend: str) -> None:
     # What the drop-in changes for tornado's users: the same frames against
@@ -306,6 +347,8 @@ def test_tornado_alone_aborts_or_echoes_where_the_dropin_names_the_violation(bac
         assert first_reply(server.port, "/b", VIOLATIONS["an unmasked client frame"][0]) == (2, b"x")
         assert first_reply(server.port, "/c", VIOLATIONS["a fragmented ping"][0]) is None
         assert first_reply(server.port, "/d", VIOLATIONS["close code 1005"][0]) == (8, (1005).to_bytes(2, "big"))
+        # tornado logs the zlib.error that escapes its loop as an uncaught exception.
+        assert first_reply(server.port, "/e", DEFLATE_VIOLATIONS["data that is not deflate"][0], deflate=True) is None
     finally:
         server.stop()
 
