@@ -250,12 +250,13 @@ VIOLATIONS: Dict[str, Tuple[bytes, int]] = {
 }
 
 
-def first_reply(port: int, path: str, stream: bytes, *, deflate: bool = False) -> Optional[Tuple[int, bytes]]:
+def first_reply(port: int, path: str, stream: bytes, *, deflate: bool = False,
+                timeout: float = 30) -> Optional[Tuple[int, bytes]]:
     """Open a connection (offering permessage-deflate if ``deflate``), send
     ``stream``, return the server's first frame (opcode, payload), or None if
-    it closed TCP without sending one."""
+    it closed TCP without sending one; TimeoutError if it did neither."""
     offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n".encode())
         data = b""
@@ -347,8 +348,15 @@ def test_tornado_alone_aborts_or_echoes_where_the_dropin_names_the_violation(bac
         assert first_reply(server.port, "/b", VIOLATIONS["an unmasked client frame"][0]) == (2, b"x")
         assert first_reply(server.port, "/c", VIOLATIONS["a fragmented ping"][0]) is None
         assert first_reply(server.port, "/d", VIOLATIONS["close code 1005"][0]) == (8, (1005).to_bytes(2, "big"))
-        # tornado logs the zlib.error that escapes its loop as an uncaught exception.
-        assert first_reply(server.port, "/e", DEFLATE_VIOLATIONS["data that is not deflate"][0], deflate=True) is None
+        # The zlib.error escapes tornado's loop (logged as an uncaught
+        # exception): tornado 6.6 then closes TCP, 6.5 leaves the connection
+        # open, silent. Either way no close frame comes.
+        stream = DEFLATE_VIOLATIONS["data that is not deflate"][0]
+        try:
+            reply = first_reply(server.port, "/e", stream, deflate=True, timeout=5)
+        except TimeoutError:
+            reply = None
+        assert reply is None
     finally:
         server.stop()
 
