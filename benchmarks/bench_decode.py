@@ -5,8 +5,10 @@ server reads them from a socket: binary messages (100,000 frames of 16 B,
 10,000 of 1 KiB, 100 of 1 MiB) and two streams of 10,000 text messages of
 1 KiB (mixed ASCII and multi-byte UTF-8; JSON), which every implementation
 validates. Every implementation runs its real receive path, message layer
-included; peers that are not installed are skipped. wsproto, websockets and
-aiohttp also run with wsframe's drop-in installed (``*+wsframe-dropin``). Run with
+included; peers that are not installed are skipped. wsproto, websockets,
+aiohttp and tornado also run with wsframe's drop-in installed
+(``*+wsframe-dropin``). tornado's receive path needs a stream, so it reads
+the same chunks from a real socket pair (see ``tornado_receiver``). Run with
 ``pytest benchmarks --benchmark-only -k decode``.
 """
 
@@ -119,6 +121,70 @@ def wsproto_connection() -> Callable[[List[bytes]], int]:
     return run
 
 
+def tornado_receiver() -> Callable[[List[bytes]], int]:
+    """tornado's receive path through a real IOStream pair.
+
+    tornado's ``WebSocketProtocol13`` reads from an ``IOStream``, not from
+    chunks handed to it, so each round opens a socket pair on a fresh
+    asyncio loop: one end is a tornado ``IOStream`` read by the protocol's
+    own ``_receive_frame_loop``, the other an ``IOStream`` that writes the
+    chunks, then a masked close frame. The protocol's handler is the
+    smallest one tornado accepts (``_WebSocketDelegate``: it counts
+    ``on_message`` calls); the round ends when the loop has handled the close
+    and returned. Both runs pay the same socket, loop and handler costs, so
+    the ratio of tornado with and without the drop-in understates the
+    difference in the receive loop itself."""
+    import socket
+
+    from tornado.iostream import IOStream
+    from tornado.websocket import WebSocketProtocol13, _WebSocketParams
+
+    close = masked_frame((1000).to_bytes(2, "big"), opcode=8)
+
+    class Delegate:
+        def __init__(self) -> None:
+            self.messages = 0
+
+        def on_message(self, message: object) -> None:
+            self.messages += 1
+
+        def on_ping(self, data: bytes) -> None:
+            pass
+
+        def on_pong(self, data: bytes) -> None:
+            pass
+
+        def on_ws_connection_close(self, close_code: object = None, close_reason: object = None) -> None:
+            pass
+
+        def log_exception(self, kind: object, value: BaseException, traceback: object) -> None:
+            raise value
+
+    async def receive(chunks: List[bytes]) -> int:
+        ours, theirs = socket.socketpair()
+        reader, writer = IOStream(ours), IOStream(theirs)
+        delegate = Delegate()
+        protocol = WebSocketProtocol13(delegate, mask_outgoing=False,  # type: ignore[arg-type]
+                                       params=_WebSocketParams(max_message_size=2**31))
+        protocol.stream = reader
+        loop = asyncio.ensure_future(protocol._receive_frame_loop())
+        for chunk in chunks:
+            await writer.write(chunk)
+        await writer.write(close)
+        await loop
+        writer.close()
+        return delegate.messages
+
+    def run(chunks: List[bytes]) -> int:
+        event_loop = asyncio.new_event_loop()
+        try:
+            return event_loop.run_until_complete(receive(chunks))
+        finally:
+            event_loop.close()
+
+    return run
+
+
 def copy_bound(chunks: List[bytes]) -> int:
     """The physical bound: touching every byte once, as a copy."""
     for chunk in chunks:
@@ -152,6 +218,8 @@ def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
         "websockets+wsframe-dropin": lambda: with_dropin("websockets", websockets_protocol),
         # The drop-in's reader runs on aiohttp's pure-Python queue, as under aiohttp.
         "aiohttp+wsframe-dropin": lambda: with_dropin("aiohttp", lambda: aiohttp_reader("wsframe.integrations.aiohttp")),
+        "tornado": tornado_receiver,
+        "tornado+wsframe-dropin": lambda: with_dropin("tornado", tornado_receiver),
         "picows": lambda: importlib.import_module("picows_harness").decoder(),
     }
     found = available(candidates)

@@ -120,6 +120,33 @@ def aiohttp_encoder(masked: bool) -> Encoder:
     return run
 
 
+class _TornadoStream:
+    """Collects what tornado's protocol writes to its IOStream."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def write(self, data: bytes) -> None:
+        self.sent += len(data)
+
+
+def tornado_encoder(masked: bool) -> Encoder:
+    """tornado's send path below ``write_message``: ``WebSocketProtocol13._write_frame``
+    (the method the drop-in replaces), writing to a stream that counts bytes,
+    as aiohttp's writer writes to a counting transport here."""
+    from tornado.websocket import WebSocketProtocol13, _WebSocketParams
+
+    def run(payload: bytes, count: int) -> int:
+        protocol = WebSocketProtocol13(None, mask_outgoing=masked, params=_WebSocketParams())  # type: ignore[arg-type]
+        protocol.stream = stream = _TornadoStream()  # type: ignore[assignment]
+        write_frame = protocol._write_frame
+        for _ in range(count):
+            write_frame(True, 2, payload)
+        return stream.sent
+
+    return run
+
+
 def copy_bound(payload: bytes, count: int) -> int:
     """The physical bound: one new bytes object per frame, copied from the payload."""
     source = bytearray(payload)
@@ -139,6 +166,8 @@ def implementations(masked: bool) -> Dict[str, Encoder]:
         "wsproto+wsframe-dropin": lambda: with_dropin("wsproto", lambda: wsproto_encoder(masked)),
         "aiohttp": lambda: aiohttp_encoder(masked),
         "aiohttp+wsframe-dropin": lambda: with_dropin("aiohttp", lambda: aiohttp_encoder(masked)),
+        "tornado": lambda: tornado_encoder(masked),
+        "tornado+wsframe-dropin": lambda: with_dropin("tornado", lambda: tornado_encoder(masked)),
     }
     if not masked:
         # picows is harnessed as a server, which sends unmasked frames.

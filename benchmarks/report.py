@@ -106,7 +106,7 @@ def render_servers(run: dict, group: str, baseline: str) -> str:
 
 # The libraries with a drop-in; each is compared with itself, except that on
 # receive aiohttp runs its compiled reader (aiohttp-c), as its users do.
-DROPIN_LIBRARIES = ("websockets", "wsproto", "aiohttp")
+DROPIN_LIBRARIES = ("websockets", "wsproto", "aiohttp", "tornado")
 DECODE_BASELINES = {"aiohttp": "aiohttp-c"}
 # (row label, benchmark group, whether the peer's baseline is its decoder)
 DROPIN_PATHS = [

@@ -18,6 +18,7 @@ DROPINS: Dict[str, Tuple[str, Callable[[], Tuple[Any, str]]]] = {
     "websockets": ("18.0", lambda: (importlib.import_module("websockets.protocol").Protocol, "recv_frame")),
     "aiohttp": ("4.0.0a1", lambda: (importlib.import_module("aiohttp._websocket.reader_py").WebSocketReader,
                                     "_handle_frame")),
+    "tornado": ("7.0", lambda: (importlib.import_module("tornado.websocket").WebSocketProtocol13, "_handle_message")),
 }
 
 
@@ -35,6 +36,8 @@ DROPINS: Dict[str, Tuple[str, Callable[[], Tuple[Any, str]]]] = {
         ("3.14.5", ">=3.11,<4", True),
         ("3.10.11", ">=3.11,<4", False),
         ("4.0.0a1", ">=3.11,<4", False),
+        ("6.6.1", ">=6.5,<7", True),
+        ("6.4.2", ">=6.5,<7", False),
     ],
 )
 def test_version_in(version: str, supported: str, expected: bool) -> None:

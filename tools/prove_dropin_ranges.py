@@ -30,12 +30,14 @@ RANGES: Dict[str, Tuple[str, str]] = {
     "wsproto": ("1.2.0", "1.3.2"),
     "aiohttp": ("3.14.4", "3.14.5"),
     "uvicorn": ("0.54.0", "0.55.0"),
+    "tornado": ("6.5", "6.6.1"),
 }
 TESTS = {
     "websockets": ["tests/test_integrations.py", "tests/test_integrations_websockets.py"],
     "wsproto": ["tests/test_integrations.py", "tests/test_integrations_wsproto.py"],
     "aiohttp": ["tests/test_integrations.py", "tests/test_integrations_aiohttp.py"],
     "uvicorn": ["tests/test_integrations_uvicorn.py"],
+    "tornado": ["tests/test_integrations.py", "tests/test_integrations_tornado.py"],
 }
 
 
