@@ -9,6 +9,8 @@ Each submodule has ``install()``, ``uninstall()`` and ``installed()``, and
   and frame serialisation.
 - :mod:`wsframe.integrations.aiohttp`: aiohttp's WebSocket reader, and its
   writer's frame encoding and masking.
+- :mod:`wsframe.integrations.tornado`: tornado's WebSocket receive loop and
+  frame writing (Jupyter Server, Streamlit, Bokeh).
 
 and one server: :mod:`wsframe.integrations.uvicorn`, an ASGI WebSocket
 protocol for uvicorn built on :class:`wsframe.ServerConnection`.
