@@ -183,19 +183,39 @@ def peer_sdist_tests(request: Any, tmp_path_factory: Any, package: str, version:
 def run_peer_suite(suite: Path, report: Path, peer: str, mode: str, backend: str, files: List[str]) -> Dict[str, Any]:
     """Run a peer's own tests under tests/plugins/peer_suite.py (``mode``: off,
     on or secrets-keys) on one wsframe backend; each test's outcome and the
-    plugin's call counts."""
+    plugin's call counts.
+
+    A peer's suite has timing-bound tests (aiohttp's heartbeat tests wait
+    0.1 s) that a loaded machine can fail: each failed test is run once more,
+    alone, and what that second run gives is its outcome. The tests that
+    passed only then are listed in ``result["passed_on_rerun"]``, so a test
+    that prints the counts can say so."""
     plugins = Path(__file__).parent / "plugins"
     env = dict(os.environ, WSFRAME_PEER=peer, WSFRAME_DROPIN=mode, WSFRAME_PEER_REPORT=str(report),
                PYTHONPATH=os.pathsep.join(filter(None, [str(plugins), os.environ.get("PYTHONPATH")])))
     env.pop("WSFRAME_PURE_PYTHON", None)
     if backend == "python":
         env["WSFRAME_PURE_PYTHON"] = "1"
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "peer_suite", "-p", "no:cacheprovider", "-q", *files],
-                         cwd=suite, env=env, capture_output=True, text=True, timeout=900)
-    assert report.exists(), run.stdout[-3000:] + run.stderr[-2000:]
-    result: Dict[str, Any] = json.loads(report.read_text())
-    assert result["backend"] == backend and result["mode"] == mode
+
+    def run_pytest(*arguments: str) -> Tuple[subprocess.CompletedProcess, Dict[str, Any]]:
+        report.unlink(missing_ok=True)
+        run = subprocess.run([sys.executable, "-m", "pytest", "-p", "peer_suite", "-p", "no:cacheprovider", "-q",
+                              *arguments], cwd=suite, env=env, capture_output=True, text=True, timeout=900)
+        assert report.exists(), run.stdout[-3000:] + run.stderr[-2000:]
+        outcome: Dict[str, Any] = json.loads(report.read_text())
+        assert outcome["backend"] == backend and outcome["mode"] == mode
+        return run, outcome
+
+    run, result = run_pytest(*files)
     result["summary"] = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
+    failed = sorted(test for test, outcome in result["outcomes"].items() if outcome == "failed")
+    result["passed_on_rerun"] = []
+    if failed:
+        _, rerun = run_pytest(*failed)
+        for test in failed:
+            if rerun["outcomes"].get(test) == "passed":
+                result["outcomes"][test] = "passed"
+                result["passed_on_rerun"].append(test)
     return result
 
 

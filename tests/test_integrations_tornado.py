@@ -82,6 +82,7 @@ def tornado_baseline(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]
     return result
 
 
+@pytest.mark.peer_suite
 @pytest.mark.parametrize("backend", ["c", "python"], ids=lambda name: f"backend={name}")
 def test_tornado_own_suite_passes_with_the_dropin(tornado_baseline: Dict[str, Any], tmp_path: Path,
                                                   backend: str) -> None:

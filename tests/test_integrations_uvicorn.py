@@ -110,6 +110,7 @@ def uvicorn_baseline(uvicorn_suite: Path, tmp_path_factory: pytest.TempPathFacto
     return run_uvicorn_suite(uvicorn_suite, tmp_path_factory.mktemp("uvicorn"), "c")
 
 
+@pytest.mark.peer_suite
 @pytest.mark.parametrize("backend", ["c", "python"], ids=lambda name: f"backend={name}")
 def test_uvicorn_own_websocket_suite_passes_with_wsframes_protocol(
     uvicorn_suite: Path, uvicorn_baseline: Dict[str, str], tmp_path: Path, backend: str

@@ -246,6 +246,7 @@ def websockets_baseline(websockets_suite: Path, tmp_path_factory: pytest.TempPat
     return result
 
 
+@pytest.mark.peer_suite
 @pytest.mark.parametrize("backend", ["c", "python"], ids=lambda name: f"backend={name}")
 def test_websockets_own_suite_passes_with_the_dropin(
     websockets_suite: Path, websockets_baseline: Dict[str, Any], tmp_path: Path, backend: str

@@ -66,6 +66,7 @@ def wsproto_suite_size(wsproto_suite: Path, tmp_path_factory: pytest.TempPathFac
     return run_suite(wsproto_suite, tmp_path_factory.mktemp("baseline"))["tests"]
 
 
+@pytest.mark.peer_suite
 @pytest.mark.parametrize("backend", ["c", "python"], ids=lambda name: f"backend={name}")
 def test_wsproto_own_suite_passes_with_the_dropin(
     wsproto_suite: Path, wsproto_suite_size: int, tmp_path: Path, backend: str
