@@ -163,6 +163,7 @@ class Connection:
         self._head: Optional[bytearray] = bytearray()  # the handshake's head while it arrives (then None)
         self._input = bytearray()  # received and not yet handed to the decoder
         self._decoder: Any = None
+        self._feed: Any = None
         self._deflater: Optional[Deflater] = None
         self._encode = _backend.encode_frame
         self._mask = role is Role.CLIENT  # RFC 6455 section 5.3: clients mask, servers do not
@@ -344,6 +345,7 @@ class Connection:
         self.deflate = deflate
         self._decoder = _backend.MessageDecoder(self.role, max_frame_size=self.max_frame_size,
                                                 max_message_size=self.max_message_size, deflate=deflate)
+        self._feed = self._decoder.feed
         if deflate is not None:
             self._deflater = Deflater(deflate, self.role)
         self._head = None
@@ -368,7 +370,7 @@ class Connection:
                 self._input += data
                 data, self._input = self._input, bytearray()
             try:
-                events = self._decoder.feed(data, room)
+                events = self._feed(data, room)
             except ProtocolError as error:
                 # What the bytes completed before the violation comes first;
                 # the close frame waits until it has been taken and answered.
@@ -378,19 +380,21 @@ class Connection:
                 self.failure = error
                 self._pending_close = (int(error.close_code), error.reason)
                 self._state = _CLOSING
-            if events:
-                for event in events:
-                    kind = type(event)
-                    if kind is Ping:
-                        if self.auto_pong and self._sending:
-                            self._queue_frame(OP_PONG, event.payload)
-                    elif kind is Close:
-                        self._close_received(event)
-                if self._events:
-                    self._events += events
-                else:
-                    self._events = events
-            if not self._reading or not self._decoder.undecoded:
+            if not events:
+                return
+            for event in events:
+                kind = type(event)
+                if kind is Ping:
+                    if self.auto_pong and self._sending:
+                        self._queue_frame(OP_PONG, event.payload)
+                elif kind is Close:
+                    self._close_received(event)
+            if self._events:
+                self._events += events
+            else:
+                self._events = events
+            # The decoder keeps bytes back only when it stopped at max_events.
+            if len(events) < room or not self._reading:
                 return
             data = b""
 

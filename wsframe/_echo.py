@@ -34,6 +34,8 @@ __all__ = ["EchoConfig", "EchoProtocol", "serve"]
 
 logger = logging.getLogger("wsframe.echo")
 
+_OPEN = State.OPEN
+
 #: The receive buffer each connection reads into (and reuses).
 READ_SIZE = 65536
 # Connections the kernel may hold before they are accepted (it caps this at
@@ -72,7 +74,11 @@ class EchoProtocol(asyncio.BufferedProtocol):
         self.writing_paused = False
         self.timer: Optional[asyncio.TimerHandle] = None
         self.closing_timer: Optional[asyncio.TimerHandle] = None
-        self.last_read = 0.0
+        # Idle time is counted in quarters of idle_timeout without a read
+        # (a clock read per read would cost the hot path more).
+        self.reads = 0
+        self.reads_seen = 0
+        self.quiet_quarters = 0
 
     # asyncio.BufferedProtocol
 
@@ -87,7 +93,7 @@ class EchoProtocol(asyncio.BufferedProtocol):
         return self.buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.last_read = self.loop.time()
+        self.reads += 1
         self.connection.receive_data(self.buffer[:nbytes])
         self.pump()
 
@@ -114,38 +120,47 @@ class EchoProtocol(asyncio.BufferedProtocol):
     # The connection's events, and its output
 
     def pump(self) -> None:
-        """Write the connection's output, then answer its events until it has none."""
+        """Answer the connection's events and write its output, until it has no more."""
         connection = self.connection
-        self.flush()
+        events = connection.events_received()
         while True:
-            events = connection.events_received()
+            if events:
+                can_send = connection.can_send
+                for event in events:
+                    if isinstance(event, BinaryMessage):
+                        if can_send:
+                            connection.send_binary(event.data)
+                    elif isinstance(event, TextMessage):
+                        if can_send:
+                            connection.send_text(event.data)
+                    elif isinstance(event, Request):
+                        self.accept(event)
+                        can_send = connection.can_send
+            # Written after each batch, so the output never holds more than
+            # one batch's answers on top of what the transport took.
+            self.flush()
             if not events:
                 break
-            for event in events:
-                if isinstance(event, TextMessage):
-                    if connection.can_send:
-                        connection.send_text(event.data)
-                elif isinstance(event, BinaryMessage):
-                    if connection.can_send:
-                        connection.send_binary(event.data)
-                elif isinstance(event, Request):
-                    self.accept(event)
-            self.flush()
-        if connection.close_expected():
-            self.finish()
-            return
-        if connection.state is not State.OPEN and connection.state is not State.CONNECTING \
-                and self.closing_timer is None:
-            # The closing handshake started: the peer has close_timeout to finish it.
-            self.closing_timer = self.loop.call_later(self.config.close_timeout, self.transport.abort)
+            events = connection.events_received()
+        if connection.state is not _OPEN:
+            self.not_open()
         # A client that does not read stops being read: the connection keeps
         # input back once its output passes its limit.
-        if connection.receiving_paused != self.reading_paused:
+        if connection.receiving_paused is not self.reading_paused:
             self.reading_paused = not self.reading_paused
             if self.reading_paused:
                 self.transport.pause_reading()
             else:
                 self.transport.resume_reading()
+
+    def not_open(self) -> None:
+        """The connection is closing, closed or not yet open: act on it."""
+        connection = self.connection
+        if connection.close_expected():
+            self.finish()
+        elif connection.state is not State.CONNECTING and self.closing_timer is None:
+            # The closing handshake started: the peer has close_timeout to finish it.
+            self.closing_timer = self.loop.call_later(self.config.close_timeout, self.transport.abort)
 
     def flush(self) -> None:
         if not self.writing_paused:
@@ -161,8 +176,7 @@ class EchoProtocol(asyncio.BufferedProtocol):
         logger.debug("%s: %s accepted", self.peer, request.target)
         assert self.timer is not None
         self.timer.cancel()
-        self.last_read = self.loop.time()
-        self.timer = self.loop.call_later(self.config.idle_timeout, self.idle_check)
+        self.timer = self.loop.call_later(self.config.idle_timeout / 4, self.idle_check)
 
     def finish(self) -> None:
         """The connection is over: log why, if it failed, and close TCP (after what is written)."""
@@ -181,9 +195,14 @@ class EchoProtocol(asyncio.BufferedProtocol):
             self.transport.abort()
 
     def idle_check(self) -> None:
-        idle = self.loop.time() - self.last_read
-        if idle < self.config.idle_timeout:
-            self.timer = self.loop.call_later(self.config.idle_timeout - idle, self.idle_check)
+        """Every quarter of idle_timeout: close once four quarters passed without a read."""
+        if self.reads != self.reads_seen:
+            self.reads_seen = self.reads
+            self.quiet_quarters = 0
+        else:
+            self.quiet_quarters += 1
+        if self.quiet_quarters < 4:
+            self.timer = self.loop.call_later(self.config.idle_timeout / 4, self.idle_check)
             return
         self.timer = None
         if self.connection.can_send:
