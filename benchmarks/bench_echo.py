@@ -1,7 +1,8 @@
 """End to end: ``wsframe echo`` beside the peers' echo servers, under one load client.
 
 Each server runs in its own process on asyncio's event loop (picows',
-websockets' and aiohttp's as their users write them: benchmarks/echo_servers.py),
+websockets' and aiohttp's as their users write them: benchmarks/echo_servers.py
+and tests/peers/aiohttp_echo.py),
 compression off; the C load client (benchmarks/load/load.c) keeps 8
 connections busy with round trips on loopback. For each server and message
 size the benchmark records round trips per second, the p50/p99 round-trip
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from loadgen import Server, measure, record
+from loadgen import Server, bench_rounds
 
 HERE = Path(__file__).resolve().parent
 # message size -> round trips per round
@@ -30,7 +31,8 @@ SERVERS: Dict[str, Tuple[List[str], str]] = {
                  "--log-level", "warning"], "wsframe"),
     "picows": ([sys.executable, str(HERE / "echo_servers.py"), "picows"], "picows"),
     "websockets": ([sys.executable, str(HERE / "echo_servers.py"), "websockets"], "websockets"),
-    "aiohttp": ([sys.executable, str(HERE / "echo_servers.py"), "aiohttp"], "aiohttp"),
+    "aiohttp": ([sys.executable, str(HERE.parent / "tests" / "peers" / "aiohttp_echo.py"), "--no-compression"],
+                "aiohttp"),
 }
 
 
@@ -49,7 +51,4 @@ def echo_server(request: pytest.FixtureRequest) -> Iterator[Tuple[str, Server]]:
 @pytest.mark.parametrize("size", list(SIZES))
 def bench_echo(benchmark: Any, echo_server: Tuple[str, Server], size: int) -> None:
     name, server = echo_server
-    results: List[Dict[str, float]] = []
-    benchmark.group = f"echo server {size} B"
-    benchmark.pedantic(lambda: results.append(measure(server, size, SIZES[size])), rounds=3, warmup_rounds=1)
-    record(benchmark, name, size, results)
+    bench_rounds(benchmark, "echo server", name, server, size, SIZES[size])

@@ -21,10 +21,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
 import pytest
-from loadgen import Server, measure, record
+from loadgen import Server, bench_rounds
 
 HERE = Path(__file__).resolve().parent
 # message size -> round trips per round
@@ -55,7 +55,4 @@ def uvicorn_server(request: pytest.FixtureRequest) -> Iterator[Tuple[str, Server
 @pytest.mark.parametrize("size", list(SIZES))
 def bench_uvicorn(benchmark: Any, uvicorn_server: Tuple[str, Server], size: int) -> None:
     name, server = uvicorn_server
-    results: List[Dict[str, float]] = []
-    benchmark.group = f"uvicorn echo {size} B"
-    benchmark.pedantic(lambda: results.append(measure(server, size, SIZES[size])), rounds=3, warmup_rounds=1)
-    record(benchmark, name, size, results)
+    bench_rounds(benchmark, "uvicorn echo", name, server, size, SIZES[size])

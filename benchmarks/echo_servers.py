@@ -1,6 +1,7 @@
-"""The peers' echo servers for bench_echo.py, each as its library's users write one.
+"""picows' and websockets' echo servers for bench_echo.py, each as its library's
+users write one (aiohttp's is tests/peers/aiohttp_echo.py).
 
-    python benchmarks/echo_servers.py picows|websockets|aiohttp
+    python benchmarks/echo_servers.py picows|websockets
 
 Listens on 127.0.0.1 (a free port, printed as ``PORT <n>``), echoes binary
 and text messages, compression off, 1 MiB message limit, on asyncio's own
@@ -44,30 +45,7 @@ async def websockets_server() -> None:
         await server.serve_forever()
 
 
-async def aiohttp_server() -> None:
-    from aiohttp import WSMsgType, web
-
-    async def echo(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False, max_msg_size=LIMIT)
-        await ws.prepare(request)
-        async for message in ws:
-            if message.type == WSMsgType.BINARY:
-                await ws.send_bytes(message.data)
-            elif message.type == WSMsgType.TEXT:
-                await ws.send_str(message.data)
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/", echo)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    print(f"PORT {site._server.sockets[0].getsockname()[1]}", flush=True)  # type: ignore[union-attr]
-    await asyncio.Event().wait()
-
-
-SERVERS = {"picows": picows_server, "websockets": websockets_server, "aiohttp": aiohttp_server}
+SERVERS = {"picows": picows_server, "websockets": websockets_server}
 
 if __name__ == "__main__":
     asyncio.run(SERVERS[sys.argv[1]]())

@@ -85,8 +85,12 @@ def measure(server: Server, size: int, round_trips: int) -> Dict[str, float]:
     return result
 
 
-def record(benchmark, implementation: str, size: int, results: List[Dict[str, float]]) -> None:
-    """Keep the best of the rounds in the benchmark's extra_info (report.py reads it)."""
+def bench_rounds(benchmark, group: str, implementation: str, server: Server, size: int, round_trips: int) -> None:
+    """Three timed rounds (after one warm-up) of ``round_trips`` of ``size``
+    bytes; the best round is kept in the benchmark's extra_info (report.py reads it)."""
+    results: List[Dict[str, float]] = []
+    benchmark.group = f"{group} {size} B"
+    benchmark.pedantic(lambda: results.append(measure(server, size, round_trips)), rounds=3, warmup_rounds=1)
     best = max(results, key=lambda result: result["roundTrips"] / result["seconds"])
     assert best["roundTrips"] > 0
     benchmark.extra_info.update(

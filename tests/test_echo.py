@@ -20,7 +20,7 @@ from helpers import frame, require_peer
 
 import wsframe
 from wsframe import Opcode, Role
-from wsframe._handshake import accept_key
+from wsframe.handshake import accept_key
 
 
 class RawClient:

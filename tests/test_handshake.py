@@ -8,7 +8,7 @@ from typing import Optional
 import pytest
 
 from wsframe import handshake
-from wsframe._handshake import MAX_HEADER_FIELDS
+from wsframe.handshake import MAX_HEADER_FIELDS
 from wsframe.handshake import InvalidRequest, InvalidResponse, accept_key, accept_response, check_request, parse_request
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 section 1.3

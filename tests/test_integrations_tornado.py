@@ -34,7 +34,7 @@ import pytest
 from helpers import failed_tests, frame, require_peer
 
 import wsframe
-from wsframe._handshake import accept_key
+from wsframe.handshake import accept_key
 from wsframe.integrations import version_in
 
 RUNNER = Path(__file__).parent / "plugins" / "tornado_suite.py"

@@ -19,6 +19,7 @@ from ._backend import (
     mask_inplace,
     parse_header,
 )
+from . import handshake
 from ._close import close_payload
 from ._connection import ClientConnection, Connection, ConnectionEvent, InvalidState, ServerConnection, State
 from ._deflate import (
@@ -32,7 +33,7 @@ from ._deflate import (
 )
 from ._errors import InvalidUTF8, PayloadTooBig, ProtocolError
 from ._events import BinaryMessage, Close, Event, Frame, Ping, Pong, TextMessage
-from ._handshake import HandshakeError, InvalidRequest, InvalidResponse, Request, Response
+from .handshake import HandshakeError, InvalidRequest, InvalidResponse, Request, Response
 from ._types import (
     DEFAULT_MAX_SIZE,
     MAX_CONTROL_PAYLOAD_LENGTH,
@@ -44,7 +45,6 @@ from ._types import (
     Rsv,
 )
 from ._version import __version__
-from . import handshake  # noqa: E402  (the public handshake functions: wsframe.handshake)
 
 __all__ = [
     "DEFAULT_MAX_SIZE",

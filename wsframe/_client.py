@@ -20,7 +20,7 @@ from typing import Any, Optional, Sequence, Union
 
 from ._connection import DEFAULT_DEFLATE_OFFER, ClientConnection, State
 from ._events import BinaryMessage, TextMessage
-from ._handshake import Response, parse_uri
+from .handshake import Response, parse_uri
 
 __all__ = ["ClientProtocol", "connect", "run"]
 

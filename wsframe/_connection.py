@@ -25,7 +25,7 @@ from ._deflate import DeflateParameters, Deflater, NegotiationError, accept_defl
     negotiate_deflate
 from ._errors import ProtocolError
 from ._events import Close, Event, Ping
-from ._handshake import (
+from .handshake import (
     MAX_HEAD_SIZE,
     Field,
     HandshakeError,

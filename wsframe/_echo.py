@@ -27,7 +27,7 @@ from ._connection import ServerConnection, State
 from ._deflate import DeflateParameters
 from ._errors import ProtocolError
 from ._events import BinaryMessage, TextMessage
-from ._handshake import InvalidRequest, Request
+from .handshake import InvalidRequest, Request
 from ._types import DEFAULT_MAX_SIZE, CloseCode
 
 __all__ = ["EchoConfig", "EchoProtocol", "serve"]

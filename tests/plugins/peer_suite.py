@@ -18,30 +18,20 @@ often wsframe's code and the library's own code it replaces ran.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import secrets
-from collections import Counter
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
 import pytest
+from call_counts import calls, counted
 
 import wsframe
 
 PEER = os.environ["WSFRAME_PEER"]
 MODE = os.environ.get("WSFRAME_DROPIN", "off")
-calls: Counter = Counter()
 outcomes: Dict[str, str] = {}
 
-
-def counted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        calls[name] += 1
-        return function(*args, **kwargs)
-
-    return wrapper
 
 
 def _websockets() -> None:

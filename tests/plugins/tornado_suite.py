@@ -16,14 +16,13 @@ with that status.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
 import unittest
-from collections import Counter
 from typing import Any, Callable, Dict
 
+from call_counts import calls, counted
 from tornado import websocket
 from tornado.test import runtests
 
@@ -31,17 +30,8 @@ import wsframe
 from wsframe.integrations import tornado as dropin
 
 MODE = os.environ.get("WSFRAME_DROPIN", "off")
-calls: Counter = Counter()
 outcomes: Dict[str, str] = {}
 
-
-def counted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        calls[name] += 1
-        return function(*args, **kwargs)
-
-    return wrapper
 
 
 def record(outcome: str) -> Callable[..., Any]:

@@ -8,28 +8,18 @@ named by WSFRAME_DROPIN_COUNTS, so the outer test can prove wsframe ran.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-from collections import Counter
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from call_counts import calls, counted
 from wsproto import frame_protocol
 
 import wsframe
 from wsframe.integrations import wsproto as dropin
 
-calls: Counter = Counter()
 
-
-def counted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        calls[name] += 1
-        return function(*args, **kwargs)
-
-    return wrapper
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -55,7 +55,7 @@ from .._connection import ServerConnection, State
 from .._deflate import DeflateParameters
 from .._errors import ProtocolError
 from .._events import BinaryMessage, Close, Pong, TextMessage
-from .._handshake import InvalidRequest, Request
+from ..handshake import InvalidRequest, Request
 from .._types import CloseCode
 from ._dropin import version_in
 
