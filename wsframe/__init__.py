@@ -7,6 +7,22 @@ Sans-I/O, in layers: frame headers, frames and messages
 :class:`ClientConnection`) with the opening handshake (:mod:`wsframe.handshake`).
 The C extension runs when it is available, and a pure-Python twin with the
 same behaviour everywhere else; ``wsframe.backend`` says which one is in use.
+
+The source, bottom up:
+
+- ``_rfc6455.py`` (and ``_rfc6455.pxd``): the protocol's numbers, once;
+  ``_types.py``, ``_events.py``, ``_errors.py`` (every error worded once),
+  ``_close.py``: what both backends share;
+- ``_cframe.pyx`` (C, with ``_mask.h`` and ``_utf8.h``) and its twin
+  ``_pyframe.py``: headers, then frames (``FrameDecoder``), then messages
+  (``MessageDecoder``), and encoding; ``_backend.py`` picks one of them;
+- ``_deflate.py``: permessage-deflate;
+- ``_connection.py``: one connection's protocol, both sides;
+  ``handshake.py``: the opening handshake it runs;
+- servers and clients on top, I/O only: ``_echo.py`` (``wsframe echo``),
+  ``_client.py`` (``wsframe client``), ``integrations/uvicorn.py`` (ASGI);
+- drop-ins under other libraries: ``integrations/{wsproto,websockets,aiohttp,
+  tornado}.py``, installed through ``integrations/_dropin.py``.
 """
 
 from ._backend import (
