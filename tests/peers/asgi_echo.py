@@ -1,7 +1,7 @@
 """A plain ASGI WebSocket echo application, for uvicorn with wsframe's protocol.
 
-Echoes every text and binary message; the text "close <code> <reason>"
-makes it close with that code and reason. ``/subprotocol`` accepts the
+Echoes every text and binary message; on ``/echo``, the text "close <code>
+<reason>" makes it close with that code and reason. ``/subprotocol`` accepts the
 client's first subprotocol, and ``/deny`` refuses the handshake with a 403
 of its own (``websocket.http.response``).
 """
@@ -39,7 +39,9 @@ async def app(scope: Dict[str, Any], receive: Receive, send: Send) -> None:
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")
-        if text is not None and text.startswith("close "):
+        # On /echo only, so that a plain echo (Autobahn's, on /) echoes
+        # every text, one that starts with "close " too.
+        if text is not None and text.startswith("close ") and scope["path"] == "/echo":
             _, code, reason = text.split(" ", 2)
             await send({"type": "websocket.close", "code": int(code), "reason": reason})
             continue
