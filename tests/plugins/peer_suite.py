@@ -86,6 +86,7 @@ def _aiohttp() -> None:
         return
     dropin.install()
     assert dropin.installed()
+    calls[f"reader from {dropin.WebSocketReader.__module__}"] = 1  # the twin _backend chose
     # The drop-in's readers may be compiled classes, which take no new
     # attributes: where it binds them, bind subclasses that count instead.
     made_by = {dropin.ServerWebSocketReader: "reader made by aiohttp.web",
