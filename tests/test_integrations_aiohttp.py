@@ -391,6 +391,40 @@ def test_a_stalled_reader_resumes_where_it_stopped(twin: Any) -> None:
     assert [message.data for message in received] == [bytes([index]) * 100 for index in range(100)]
 
 
+def test_a_second_threads_feed_while_one_runs_is_refused(twin: Any) -> None:
+    # The queue pauses the transport from inside the reader's feed: another
+    # thread feeding the same reader then must not interleave its bytes.
+    import threading
+
+    refusals: List[BaseException] = []
+
+    class PausingProtocol(_Protocol):
+        def pause_reading(self) -> None:
+            super().pause_reading()
+            other = threading.Thread(target=lambda: refusals.append(_raised(reader.feed_data, frame(2, b"late"))))
+            other.start()
+            other.join()
+
+    loop = asyncio.new_event_loop()
+    try:
+        queue = twin.WebSocketDataQueue(PausingProtocol(), 16, loop=loop)
+        reader = twin.ServerWebSocketReader(queue, 2**20, compress=False, decode_text=True)
+        assert reader.feed_data(frame(2, b"x" * 64) * 2) == (False, b"")
+        assert [message.data for message, _ in queue._buffer] == [b"x" * 64]  # the queue is full: parsing stopped
+    finally:
+        loop.close()
+    assert len(refusals) == 1 and isinstance(refusals[0], RuntimeError), refusals
+    assert "another feed() on the same decoder is running" in str(refusals[0])
+
+
+def _raised(function: Any, *args: Any) -> Optional[BaseException]:
+    try:
+        function(*args)
+    except BaseException as exc:
+        return exc
+    return None
+
+
 def test_client_writer_keys_come_from_a_csprng_unless_given_a_random(aiohttp_dropin: Any) -> None:
     import random
     from unittest import mock

@@ -487,15 +487,19 @@ cdef class WebSocketReader:
         (the error is then set on the queue), else (False, b"")."""
         if not PyBytes_CheckExact(data):
             data = bytes(data)
-        if self._exc is not None:
-            return (True, data)
+        self._enter()
         try:
-            self._feed_data(data)
-        except Exception as exc:
-            self._exc = exc
-            set_exception(self.queue, exc)
-            return _ERROR
-        return _NO_ERROR
+            if self._exc is not None:
+                return (True, data)
+            try:
+                self._feed_data(data)
+            except Exception as exc:
+                self._exc = exc
+                set_exception(self.queue, exc)
+                return _ERROR
+            return _NO_ERROR
+        finally:
+            self._leave()
 
     cdef bint _message_layer_is_ours(self):
         """Whether _handle_frame is this class's: only then may frames take

@@ -36,6 +36,7 @@ and so does the drop-in there).
 from __future__ import annotations
 
 import inspect
+import threading
 import weakref
 from typing import Any, Optional, Tuple, Union
 
@@ -198,6 +199,32 @@ def wsframe_refusal(error: _errors.ProtocolError) -> WebSocketError:
 # The reader -------------------------------------------------------------------
 
 
+class _FeedGuard:
+    """Refuses a thread's feed while another thread's runs, as wsframe's
+    decoders do (the two would interleave one connection's bytes); the
+    thread that feeds may come back in (the queue drives the reader, the
+    message layer is called from the frame layer)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()  # held only to check and set the owner
+        self._owner: Optional[int] = None
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            if self._depth and self._owner != me:
+                raise _errors.feed_in_progress(self._name)
+            self._owner = me
+            self._depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._depth -= 1
+
+
+
 class WebSocketReader:
     """aiohttp's WebSocket reader, on wsframe's rules (see the module docstring).
 
@@ -237,6 +264,7 @@ class WebSocketReader:
         self._text = TEXT_NONE
         # Bytes left unparsed while the queue is over its limit.
         self._tail = b""
+        self._guard = _FeedGuard(type(self).__name__)
 
     def feed_eof(self) -> None:
         self.queue.feed_eof()
@@ -246,15 +274,16 @@ class WebSocketReader:
         (the error is then set on the queue), else (False, b"")."""
         if type(data) is not bytes:
             data = bytes(data)
-        if self._exc is not None:
-            return True, data
-        try:
-            self._feed_data(data)
-        except Exception as exc:
-            self._exc = exc
-            set_exception(self.queue, exc)
-            return True, b""
-        return False, b""
+        with self._guard:
+            if self._exc is not None:
+                return True, data
+            try:
+                self._feed_data(data)
+            except Exception as exc:
+                self._exc = exc
+                set_exception(self.queue, exc)
+                return True, b""
+            return False, b""
 
     def _message_layer_is_ours(self) -> bool:
         """Whether _handle_frame is this class's: only then are frames
@@ -266,6 +295,10 @@ class WebSocketReader:
 
     def _feed_data(self, data: bytes) -> None:
         """Split ``data`` into frames and hand each to the message layer."""
+        with self._guard:
+            self._split(data)
+
+    def _split(self, data: bytes) -> None:
         queue = self.queue
         queue._stalled_reader = None
         if self._tail:
@@ -423,7 +456,11 @@ class WebSocketReader:
         """One whole frame through the message layer: aiohttp's, with wsframe's
         close codes and UTF-8 checked frame by frame."""
         prechecked, self._prechecked = self._prechecked, False
-        opcode = int(opcode)
+        with self._guard:
+            self._message(fin, int(opcode), payload, compressed, prechecked)
+
+    def _message(self, fin: bool, opcode: int, payload: Union[bytes, bytearray], compressed: int,
+                 prechecked: bool) -> None:
         if opcode == OP_TEXT or opcode == OP_BINARY or opcode == OP_CONTINUATION:
             if opcode == OP_CONTINUATION and self._opcode == OPCODE_NOT_SET:
                 raise continuation_not_started()
@@ -463,6 +500,7 @@ class WebSocketReader:
                 else:
                     self._utf8.reset()
                     self._check_text(merged, final=True)
+                message: Union[WSMessage, WSMessageTextBytes]
                 if self._decode_text:
                     message = _new_tuple(WSMessage, (WSMsgType.TEXT, merged.decode("utf-8"), ""))
                 else:
