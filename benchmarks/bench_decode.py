@@ -150,7 +150,8 @@ def implementations() -> Dict[str, Callable[[List[bytes]], int]]:
         "wsproto": wsproto_connection,
         "wsproto+wsframe-dropin": lambda: with_dropin("wsproto", wsproto_connection),
         "websockets+wsframe-dropin": lambda: with_dropin("websockets", websockets_protocol),
-        # The drop-in's reader runs on aiohttp's pure-Python queue, as under aiohttp.
+        # The drop-in's reader and queue, as aiohttp's server and client get
+        # them: compiled (wsframe._caiohttp) with the C backend.
         "aiohttp+wsframe-dropin": lambda: with_dropin("aiohttp", lambda: aiohttp_reader("wsframe.integrations.aiohttp")),
         "picows": lambda: importlib.import_module("picows_harness").decoder(),
     }

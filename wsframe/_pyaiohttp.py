@@ -29,8 +29,10 @@ rules' words from here, so each is written once.
 Two rules are aiohttp's and stay so, because its own tests pin them: close
 codes of 5000 and up are accepted (``test_websocket_parser.py::
 test_close_frame_info`` expects code 12337 delivered), and RSV1 on a control
-frame with compression on is accepted by aiohttp 3.14.5 (3.14.4 refuses it,
-and so does the drop-in there).
+frame with compression on is accepted by aiohttp 3.14.5
+(``test_control_frame_with_rsv1``; 3.14.4 refuses it, and so does the
+drop-in there). A reader fed by two threads at once refuses the second, as
+wsframe's decoders do.
 """
 
 from __future__ import annotations
