@@ -35,24 +35,32 @@ def extensions():
         if REQUIRE_EXTENSION:
             raise SystemExit("error: WSFRAME_NO_EXTENSION and WSFRAME_REQUIRE_EXTENSION are both set")
         return []
-    pyx = os.path.join("wsframe", "_cframe.pyx")
-    generated_c = os.path.join("wsframe", "_cframe.c")
     try:
         from Cython.Build import cythonize
     except ImportError:
         cythonize = None
-    if cythonize is None and not os.path.exists(os.path.join(HERE, generated_c)):
-        fail_or_warn("Cython is not installed, so the C extension cannot be generated.")
-        return []
-    extension = Extension(
-        "wsframe._cframe",
-        sources=[pyx if cythonize is not None else generated_c],
-        include_dirs=["wsframe"],
-        depends=[os.path.join("wsframe", name) for name in ("_mask.h", "_utf8.h", "_keypool.h", "_rfc6455.pxd")],
-    )
+    # _cframe is the C backend; _caiohttp, the aiohttp drop-in's compiled
+    # reader and writer, is built beside it from the same kernels.
+    modules = {
+        "_cframe": ("_mask.h", "_utf8.h", "_keypool.h", "_rfc6455.pxd"),
+        "_caiohttp": ("_mask.h", "_utf8.h", "_rfc6455.pxd"),
+    }
+    extensions = []
+    for module, depends in modules.items():
+        pyx = os.path.join("wsframe", f"{module}.pyx")
+        generated_c = os.path.join("wsframe", f"{module}.c")
+        if cythonize is None and not os.path.exists(os.path.join(HERE, generated_c)):
+            fail_or_warn("Cython is not installed, so the C extension cannot be generated.")
+            return []
+        extensions.append(Extension(
+            f"wsframe.{module}",
+            sources=[pyx if cythonize is not None else generated_c],
+            include_dirs=["wsframe"],
+            depends=[os.path.join("wsframe", name) for name in depends],
+        ))
     if cythonize is None:
-        return [extension]
-    return cythonize([extension], compiler_directives={"language_level": "3"})
+        return extensions
+    return cythonize(extensions, compiler_directives={"language_level": "3"})
 
 
 class OptionalBuildExt(build_ext):

@@ -84,3 +84,6 @@ mask = _impl.mask
 mask_inplace = _impl.mask_inplace
 FrameDecoder = _impl.FrameDecoder
 MessageDecoder = _impl.MessageDecoder
+#: The aiohttp drop-in's reader, queue and writer for this backend, by module
+#: name: the drop-in imports it (it needs aiohttp, which wsframe does not).
+AIOHTTP_TWIN = f"{__package__}._caiohttp" if _impl is not _pyframe else f"{__package__}._pyaiohttp"

@@ -76,14 +76,31 @@ def _aiohttp() -> None:
         return
     dropin.install()
     assert dropin.installed()
-    dropin.WebSocketReader._feed_data = counted(  # type: ignore[method-assign]
-        "reader: wsframe's", dropin.WebSocketReader._feed_data)
-    for reader_class, name in ((dropin.ServerWebSocketReader, "reader made by aiohttp.web"),
-                               (dropin.ClientWebSocketReader, "reader made by ws_connect")):
-        reader_class.__init__ = counted(name, reader_class.__init__)  # type: ignore[method-assign]
-    # The module's own name too, which installed() compares with.
-    dropin._write_websocket_frame = counted("frame written by wsframe", dropin._write_websocket_frame)
-    writer.WebSocketWriter._write_websocket_frame = dropin._write_websocket_frame  # type: ignore[method-assign]
+    calls[f"reader from {dropin.WebSocketReader.__module__}"] = 1  # the twin _backend chose
+    # The drop-in's readers may be compiled classes, which take no new
+    # attributes: where it binds them, bind subclasses that count instead.
+    made_by = {dropin.ServerWebSocketReader: "reader made by aiohttp.web",
+               dropin.ClientWebSocketReader: "reader made by ws_connect"}
+    for patch in dropin._DROPIN.parts["reader"]:
+        if patch.name == "WebSocketReader":
+            setattr(patch.owner, patch.name, _counting_reader(patch.replacement, made_by.get(patch.replacement)))
+    writer.WebSocketWriter._write_websocket_frame = counted(  # type: ignore[method-assign]
+        "frame written by wsframe", dropin._write_websocket_frame)
+
+
+def _counting_reader(base: Any, made_by: Any) -> Any:
+    class CountingReader(base):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if made_by is not None:
+                calls[made_by] += 1
+            super().__init__(*args, **kwargs)
+
+        def _feed_data(self, data: Any) -> None:
+            calls["reader: wsframe's"] += 1
+            super()._feed_data(data)
+
+    CountingReader.__name__ = CountingReader.__qualname__ = base.__name__
+    return CountingReader
 
 
 def pytest_configure(config: pytest.Config) -> None:
