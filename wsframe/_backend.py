@@ -96,8 +96,8 @@ else:
                 build_record.get("why", "WSFRAME_NO_EXTENSION=1"))
             warn = False
         elif build_record is not None:
-            extension_error = "the C extension could not be built when this wsframe was installed: {}".format(
-                build_record.get("why", "no reason recorded"))
+            extension_error = "this wsframe was installed without its C extension: {}".format(
+                build_record.get("why", "the build could not make it"))
             # pip keeps the wheel it built in its cache: without --no-cache-dir
             # a reinstall would take the same extension-less wheel again.
             reinstall += " without pip's cache (pip install --force-reinstall --no-cache-dir ...)"
