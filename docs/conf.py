@@ -54,12 +54,18 @@ myst_substitutions = {"release": release, "backend": f"`{wsframe.backend}`"}
 _RFC_TERM = re.compile(r"(?<![\w`*])_([A-Z][A-Za-z ]*?)_(?![\w`])")
 
 
-def _rfc_terms(app, what, name, obj, options, lines):  # noqa: ANN001 (Sphinx's event signature)
-    """Docstrings write RFC 6455's defined terms as the RFC does, _Fail the
-    WebSocket Connection_; reStructuredText would read the trailing
-    underscore as a link, so they are shown as emphasis."""
+def _docstring(app, what, name, obj, options, lines):  # noqa: ANN001 (Sphinx's event signature)
+    """Two touches to the docstrings as autodoc reads them.
+
+    They write RFC 6455's defined terms as the RFC does, _Fail the WebSocket
+    Connection_, which reStructuredText would read as a link: shown as
+    emphasis. And a NamedTuple field with no comment of its own says only
+    "Alias for field number N": dropped, since its class describes it."""
     lines[:] = [_RFC_TERM.sub(r"*\1*", line) for line in lines]
+    text = [line for line in lines if line.strip()]
+    if what in ("attribute", "property") and len(text) == 1 and text[0].startswith("Alias for field number "):
+        lines.clear()
 
 
 def setup(app):  # noqa: ANN001, ANN201
-    app.connect("autodoc-process-docstring", _rfc_terms)
+    app.connect("autodoc-process-docstring", _docstring)
