@@ -19,7 +19,7 @@ DESCRIPTION = "wsframe, a strict and fast WebSocket codec: its details, its refe
 
 def info() -> str:
     """What wsframe runs on here: version, backend, mask and UTF-8 kernels, Python."""
-    backend = _backend.backend
+    backend: str = _backend.backend
     if _backend.extension_error is not None:
         backend += f" ({_backend.extension_error})"
     lines = [

@@ -2,16 +2,37 @@
 
 The C extension ``_cframe`` is used when it loads. ``WSFRAME_PURE_PYTHON=1``
 forces the pure-Python twin ``_pyframe``; ``WSFRAME_REQUIRE_EXTENSION=1`` turns
-a missing or broken extension into an ImportError instead of a quiet fallback.
+a missing or broken extension into an ImportError instead of a fallback.
+
+Whether a missing extension is worth a warning depends on how this copy of
+wsframe was built, which ``setup.py`` records in ``_build.json`` beside this
+file when it leaves the extension out:
+
+- ``{"extension": "skipped"}``: the pure-Python build on purpose
+  (``WSFRAME_NO_EXTENSION=1``, the ``py3-none-any`` wheel): the twin is the
+  intended backend, and importing it is silent;
+- ``{"extension": "failed", "why": ...}``: the build tried and could not (no
+  compiler, no Cython): a one-time ``RuntimeWarning`` says why, and
+  ``wsframe info`` shows it;
+- no record: the extension was built (or this is a source checkout), so a
+  missing one is a broken install or an import from the source tree, and
+  warns.
+
+On PyPy the twin is always the intended backend and nothing warns.
+
+For static type checkers the public functions and classes are the ones
+``_cframe.pyi`` declares, which both backends implement.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import json
 import os
 import sys
 import warnings
-from typing import Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Literal, Optional, cast
 
 from . import _pyframe
 
@@ -19,6 +40,7 @@ __all__ = [
     "FrameDecoder",
     "MessageDecoder",
     "backend",
+    "build_record",
     "encode_frame",
     "encode_header",
     "extension_error",
@@ -27,15 +49,34 @@ __all__ = [
     "parse_header",
 ]
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: The file setup.py writes beside this one when it builds wsframe without its extension.
+BUILD_RECORD = os.path.join(_PACKAGE_DIR, "_build.json")
+
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0")
 
 
+def _read_build_record() -> Optional[Dict[str, str]]:
+    try:
+        with open(BUILD_RECORD, encoding="utf-8") as file:
+            record = json.load(file)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("extension") not in ("skipped", "failed"):
+        return None
+    return {str(key): str(value) for key, value in record.items()}
+
+
+#: How this copy was built without its extension, as setup.py recorded it
+#: (``{"extension": "skipped" | "failed", "why": ...}``), or None.
+build_record: Optional[Dict[str, str]] = _read_build_record()
+
 #: Why the C extension is not in use, or None when it is.
 extension_error: Optional[str] = None
 
-_impl = _pyframe
+_impl: Any = _pyframe
 if _flag("WSFRAME_PURE_PYTHON"):
     extension_error = "WSFRAME_PURE_PYTHON is set"
 else:
@@ -48,20 +89,30 @@ else:
             raise ImportError(
                 f"WSFRAME_REQUIRE_EXTENSION is set but wsframe's C extension did not load: {exc}"
             ) from exc
-        extension_error = f"the C extension did not load: {exc}"
-        _package_dir = os.path.dirname(os.path.abspath(__file__))
-        if os.path.exists(os.path.join(_package_dir, os.pardir, "setup.py")):
-            extension_error += (
-                f" (wsframe was imported from its source tree, {_package_dir}, which holds no "
-                "compiled extension: run from another directory, or install with 'pip install -e .')"
-            )
-        if sys.implementation.name == "cpython":
-            # On CPython the extension is expected; say so once, loudly. On
-            # PyPy the twin is the intended backend.
+        warn = sys.implementation.name == "cpython"  # on PyPy the twin is the intended backend
+        reinstall = "Reinstall with a C compiler (and Cython, from a git checkout)"
+        if build_record is not None and build_record["extension"] == "skipped":
+            extension_error = "the pure-Python build: installed without the C extension on purpose ({})".format(
+                build_record.get("why", "WSFRAME_NO_EXTENSION=1"))
+            warn = False
+        elif build_record is not None:
+            extension_error = "this wsframe was installed without its C extension: {}".format(
+                build_record.get("why", "the build could not make it"))
+            # pip keeps the wheel it built in its cache: without --no-cache-dir
+            # a reinstall would take the same extension-less wheel again.
+            reinstall += " without pip's cache (pip install --force-reinstall --no-cache-dir ...)"
+        else:
+            extension_error = f"the C extension did not load: {exc}"
+            if os.path.exists(os.path.join(_PACKAGE_DIR, os.pardir, "setup.py")):
+                extension_error += (
+                    f" (wsframe was imported from its source tree, {_PACKAGE_DIR}, which holds no "
+                    "compiled extension: run from another directory, or install with 'pip install -e .')"
+                )
+        if warn:
+            # Said once, at import; `wsframe info` says it again on demand.
             warnings.warn(
                 f"wsframe is using its slower pure-Python backend because {extension_error}. "
-                "Reinstall with a C compiler (and Cython, from a git checkout), or set WSFRAME_PURE_PYTHON=1 to choose the "
-                "pure-Python backend on purpose.",
+                f"{reinstall}, or set WSFRAME_PURE_PYTHON=1 to choose the pure-Python backend on purpose.",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -73,17 +124,62 @@ else:
             if callable(_function) and not isinstance(_function, type):
                 _function.__doc__ = getattr(_pyframe, _name).__doc__
 
-#: The backend in use: "c" or "python".
-backend = "python" if _impl is _pyframe else "c"
-MASK_KERNEL: str = _impl.MASK_KERNEL
-UTF8_KERNEL: str = _impl.UTF8_KERNEL
-parse_header = _impl.parse_header
-encode_header = _impl.encode_header
-encode_frame = _impl.encode_frame
-mask = _impl.mask
-mask_inplace = _impl.mask_inplace
-FrameDecoder = _impl.FrameDecoder
-MessageDecoder = _impl.MessageDecoder
+
+def _with_signature(extension_type: Any, twin: type) -> Any:
+    """``extension_type`` as a subclass that adds nothing but its twin's signature.
+
+    An extension type's constructor has no signature ``inspect`` can read
+    (its ``__init__`` is a C slot, and a text signature cannot spell a
+    default such as ``Role.SERVER``), and the type itself cannot be given a
+    ``__signature__``. This subclass can: same slots, same methods, same
+    speed (its instances are instances of the extension type), so
+    ``inspect.signature``, ``help()`` and the API reference show the same
+    parameters on both backends.
+    """
+    namespace = {
+        "__slots__": (),
+        "__signature__": inspect.signature(twin),
+        "__doc__": twin.__doc__,
+        "__module__": extension_type.__module__,
+        "__qualname__": extension_type.__qualname__,
+    }
+    return type(extension_type)(extension_type.__name__, (extension_type,), namespace)
+
+
+if TYPE_CHECKING:
+    # Type checkers read the public API from the extension's stub, which
+    # both backends implement (the twin's own annotations are looser: it
+    # checks its arguments at run time).
+    from ._cframe import (
+        MASK_KERNEL as MASK_KERNEL,
+        UTF8_KERNEL as UTF8_KERNEL,
+        FrameDecoder as FrameDecoder,
+        MessageDecoder as MessageDecoder,
+        encode_frame as encode_frame,
+        encode_header as encode_header,
+        mask as mask,
+        mask_inplace as mask_inplace,
+        parse_header as parse_header,
+    )
+
+    #: The backend in use: "c" or "python".
+    backend: Literal["c", "python"]
+else:
+    backend = "python" if _impl is _pyframe else "c"
+    MASK_KERNEL = _impl.MASK_KERNEL
+    UTF8_KERNEL = _impl.UTF8_KERNEL
+    parse_header = _impl.parse_header
+    encode_header = _impl.encode_header
+    encode_frame = _impl.encode_frame
+    mask = _impl.mask
+    mask_inplace = _impl.mask_inplace
+    if _impl is _pyframe:
+        FrameDecoder = _impl.FrameDecoder
+        MessageDecoder = _impl.MessageDecoder
+    else:
+        FrameDecoder = _with_signature(_impl.FrameDecoder, _pyframe.FrameDecoder)
+        MessageDecoder = _with_signature(_impl.MessageDecoder, _pyframe.MessageDecoder)
+
 #: The aiohttp drop-in's reader, queue and writer for this backend, by module
 #: name: the drop-in imports it (it needs aiohttp, which wsframe does not).
 AIOHTTP_TWIN = f"{__package__}._caiohttp" if _impl is not _pyframe else f"{__package__}._pyaiohttp"

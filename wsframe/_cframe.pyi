@@ -1,6 +1,19 @@
-"""Type stub for the C extension; signatures match ``_pyframe`` exactly."""
+"""Type stub for the C extension, and the typed public API of both backends.
 
-from typing import List, Optional
+Parameter names, kinds and defaults match ``_pyframe`` exactly (a test holds
+them to it). The annotations are the contract: the twin annotates its
+arguments as ``object`` because it checks them at run time, and type
+checkers read ``wsframe.parse_header`` and the rest from this file
+(``_backend.py`` says so).
+
+``ReadableBuffer`` is any object with the buffer protocol (``bytes``,
+``bytearray``, ``memoryview``, ``mmap``, ``array.array``...), and
+``WriteableBuffer`` a writable one, as typeshed spells them.
+"""
+
+from typing import List, Optional, Union
+
+from _typeshed import ReadableBuffer, WriteableBuffer
 
 from ._deflate import DeflateParameters
 from ._events import Event, Frame
@@ -22,7 +35,7 @@ MASK_KERNEL: str
 UTF8_KERNEL: str
 
 def parse_header(
-    data: object,
+    data: ReadableBuffer,
     offset: int = 0,
     *,
     role: Role = ...,
@@ -37,20 +50,20 @@ def encode_header(
     rsv1: bool = False,
     rsv2: bool = False,
     rsv3: bool = False,
-    mask_key: object = None,
+    mask_key: Optional[ReadableBuffer] = None,
 ) -> bytes: ...
 def encode_frame(
     opcode: int,
-    payload: object,
+    payload: ReadableBuffer,
     *,
     fin: bool = True,
     rsv1: bool = False,
     rsv2: bool = False,
     rsv3: bool = False,
-    mask: object = False,
+    mask: Union[bool, ReadableBuffer] = False,
 ) -> bytes: ...
-def mask(data: object, key: object, offset: int = 0) -> bytes: ...
-def mask_inplace(buffer: object, key: object, offset: int = 0) -> int: ...
+def mask(data: ReadableBuffer, key: ReadableBuffer, offset: int = 0) -> bytes: ...
+def mask_inplace(buffer: WriteableBuffer, key: ReadableBuffer, offset: int = 0) -> int: ...
 
 class FrameDecoder:
     def __init__(
@@ -61,7 +74,7 @@ class FrameDecoder:
         allowed_rsv: int = 0,
         chunked: bool = False,
     ) -> None: ...
-    def feed(self, data: object, max_events: Optional[int] = None) -> List[Frame]: ...
+    def feed(self, data: ReadableBuffer, max_events: Optional[int] = None) -> List[Frame]: ...
     @property
     def closed(self) -> bool: ...
     @property
@@ -79,7 +92,7 @@ class MessageDecoder:
         allowed_rsv: int = 0,
         deflate: Optional[DeflateParameters] = None,
     ) -> None: ...
-    def feed(self, data: object, max_events: Optional[int] = None) -> List[Event]: ...
+    def feed(self, data: ReadableBuffer, max_events: Optional[int] = None) -> List[Event]: ...
     @property
     def closed(self) -> bool: ...
     @property
