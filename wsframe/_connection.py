@@ -323,7 +323,7 @@ class Connection:
         self._queue_close(code, reason)
 
     def fail(self, code: int = CloseCode.PROTOCOL_ERROR, reason: str = "") -> None:
-        """_Fail the WebSocket Connection_ (RFC 6455 section 7.1.7): send a close
+        """*Fail the WebSocket Connection* (RFC 6455 section 7.1.7): send a close
         frame with ``code`` and ``reason`` unless one was sent, and close TCP
         without waiting for the peer's."""
         close_payload(code, reason)  # a ValueError before anything changes
