@@ -120,11 +120,12 @@ class EchoProtocol(asyncio.BufferedProtocol):
     # The connection's events, and its output
 
     def pump(self) -> None:
-        """Answer the connection's events and write its output, until it has no more."""
+        """Answer the connection's events until it has none, then write its output."""
         connection = self.connection
-        events = connection.events_received()
         while True:
-            if events:
+            events = connection.events_received()
+            progress = bool(events)
+            while events:
                 can_send = connection.can_send
                 for event in events:
                     if isinstance(event, BinaryMessage):
@@ -136,12 +137,12 @@ class EchoProtocol(asyncio.BufferedProtocol):
                     elif isinstance(event, Request):
                         self.accept(event)
                         can_send = connection.can_send
-            # Written after each batch, so the output never holds more than
-            # one batch's answers on top of what the transport took.
+                events = connection.events_received()
             self.flush()
-            if not events:
+            # Output over the connection's write limit made it keep input
+            # back; written now, that input can be decoded.
+            if not progress or not connection.receiving_paused or self.writing_paused:
                 break
-            events = connection.events_received()
         if connection.state is not _OPEN:
             self.not_open()
         # A client that does not read stops being read: the connection keeps
