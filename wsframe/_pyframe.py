@@ -746,9 +746,12 @@ class MessageDecoder(_Reader):
         self._compressed = False  # the open message is compressed (RSV1 on its first frame)
         self._message_opcode = 0  # TEXT or BINARY while a message is open
         self._message_length = 0
-        self._binary = bytearray()
-        self._text: List[str] = []
-        self._utf8 = _Utf8Decoder()
+        # The open message so far, text or binary, as bytes: text is validated
+        # as it arrives and decoded once, when it ends, as the C backend does;
+        # keeping a decoded piece per fragment made memory grow with the count
+        # of fragments (empty ones too), not with the message.
+        self._message = bytearray()
+        self._utf8 = _Utf8Validator()
         self._control = bytearray()
 
     def feed(self, data: object, max_events: Optional[int] = None) -> List[Event]:
@@ -794,12 +797,14 @@ class MessageDecoder(_Reader):
             self._on_control(opcode, bytes(payload))
             return
         final = frame_finished and header.fin
-        inflated: Optional[bytes] = None
         if self._compressed:
             assert self._inflater is not None
             limit = self._max_message_size
             room = None if limit is None else limit - self._message_length
-            inflated = self._inflater.inflate(bytes(self._unmasked(payload)), final, room, limit)
+            # Appended step by step as it inflates: a bomb costs the limit
+            # plus one step, never the whole inflated piece beside its copy.
+            for inflated in self._inflater.inflate(bytes(self._unmasked(payload)), final, room, limit):
+                self._append_plain(inflated)
         elif final and not self._message_length and len(payload) == header.payload_length:
             # The whole message in one piece: no reassembly needed. (The frame
             # may be a continuation after empty fragments.)
@@ -819,32 +824,35 @@ class MessageDecoder(_Reader):
             else:
                 self._events.append(_new_header(BinaryMessage, (bytes(payload),)))
             return
-        if self._message_length == 0:
-            self._binary = bytearray()
-            self._text = []
-            self._utf8.reset()
-        if inflated is not None:
-            self._message_length += len(inflated)
-            if self._message_opcode == OP_TEXT:
-                self._text.append(self._utf8.decode(inflated, final=False))
-            else:
-                self._binary += inflated
+        elif self._message_opcode == OP_TEXT:
+            self._append_plain(self._unmasked(payload))
         else:
+            if self._message_length == 0:
+                self._message = bytearray()
             self._message_length += len(payload)
-            if self._message_opcode == OP_TEXT:
-                self._text.append(self._utf8.decode(self._unmasked(payload), final=False))
-            else:
-                self._append_unmasked(self._binary, payload)
+            self._append_unmasked(self._message, payload)
         if final:
             if self._message_opcode == OP_TEXT:
-                self._text.append(self._utf8.decode(b"", final=True))
-                self._events.append(_new_header(TextMessage, ("".join(self._text),)))
-                self._text = []
+                self._utf8.check_complete()
+                # Validated: the decode cannot fail (the method, as above).
+                message: Event = _new_header(TextMessage, (self._message.decode("utf-8"),))
             else:
-                self._events.append(_new_header(BinaryMessage, (bytes(self._binary),)))
-                self._binary = bytearray()
+                message = _new_header(BinaryMessage, (bytes(self._message),))
+            self._message = bytearray()
+            self._events.append(message)
             self._message_opcode = 0
             self._message_length = 0
+
+    def _append_plain(self, piece: Payload) -> None:
+        """Append unmasked (or inflated) bytes to the open message; text is
+        validated first, so it fails at the first byte that cannot be valid."""
+        if self._message_length == 0:
+            self._message = bytearray()
+            self._utf8.reset()
+        self._message_length += len(piece)
+        if self._message_opcode == OP_TEXT:
+            self._utf8.check(piece)
+        self._message += piece
 
     def _on_control(self, opcode: int, payload: bytes) -> None:
         if opcode == OP_PING:
@@ -855,25 +863,38 @@ class MessageDecoder(_Reader):
             self._events.append(parse_close_payload(payload))
 
 
-class _Utf8Decoder:
-    """Incremental strict UTF-8 that fails at the first byte that cannot be valid.
+class _Utf8Validator:
+    """Incremental strict UTF-8 validation that fails at the first byte that cannot be valid.
 
     CPython's incremental decoder already does, except that it holds ED A0-BF
     (the start of an encoded surrogate, never valid) until a third byte comes.
+    The text it decodes is dropped at once: the message is decoded whole when
+    it ends, so nothing is kept per fragment.
     """
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._pending = False  # bytes of an unfinished character are held
 
     def reset(self) -> None:
         self._decoder.reset()
+        self._pending = False
 
-    def decode(self, data: Payload, final: bool) -> str:
+    def check(self, data: Payload) -> None:
+        # ASCII between whole characters is valid as it stands, and isascii()
+        # allocates nothing (a memoryview has no isascii: it is decoded).
+        if not self._pending and type(data) is not memoryview and data.isascii():
+            return
         try:
-            text: str = self._decoder.decode(data, final)
+            self._decoder.decode(data, False)
         except UnicodeDecodeError:
             raise _errors.invalid_utf8("text message") from None
         pending = self._decoder.getstate()[0]
         if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
             raise _errors.invalid_utf8("text message")
-        return text
+        self._pending = bool(pending)
+
+    def check_complete(self) -> None:
+        """The message ends here: a character left unfinished is invalid."""
+        if self._pending:
+            raise _errors.invalid_utf8("text message")
