@@ -105,6 +105,17 @@ cdef extern from "_utf8.h" nogil:
     void wsframe_utf8_decode_ucs2(const uint8_t *data, size_t length, uint16_t *out)
     void wsframe_utf8_decode_ucs4(const uint8_t *data, size_t length, uint32_t *out)
 
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define WSFRAME_FREE_THREADED 1
+    #else
+    #define WSFRAME_FREE_THREADED 0
+    #endif
+    """
+    # A compile-time constant: whether this build runs without the GIL.
+    const bint WSFRAME_FREE_THREADED
+
 cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object text)
@@ -610,15 +621,19 @@ def mask(data, key, Py_ssize_t offset=0):
     cdef Py_ssize_t length
     if PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4 and phase >= 0:
         # The common calls, valid as given, need no buffer export: bytes
-        # cannot change, and a small bytearray cannot be resized while the
-        # GIL is held (larger ones are exported below, as the GIL is released).
+        # cannot change, and with the GIL a small bytearray cannot be resized
+        # while it is held (larger ones are exported below, as the GIL is
+        # released). Without the GIL another thread's extend() or del could
+        # free the buffer mid-mask, so there every bytearray is exported
+        # below: resizing it then raises BufferError until the mask is done.
         if PyBytes_CheckExact(data):
             length = PyBytes_GET_SIZE(data)
             out = PyBytes_FromStringAndSize(NULL, length)
             _mask_buffer(<const uint8_t *>PyBytes_AS_STRING(data), <uint8_t *>PyBytes_AS_STRING(out), length,
                          <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
             return out
-        if PyByteArray_CheckExact(data) and PyByteArray_GET_SIZE(data) < _NOGIL_THRESHOLD:
+        if (not WSFRAME_FREE_THREADED and PyByteArray_CheckExact(data)
+                and PyByteArray_GET_SIZE(data) < _NOGIL_THRESHOLD):
             length = PyByteArray_GET_SIZE(data)
             out = PyBytes_FromStringAndSize(NULL, length)
             if length:
@@ -643,11 +658,12 @@ def mask_inplace(buffer, key, Py_ssize_t offset=0):
     cdef Py_buffer view
     cdef bytes key_bytes
     cdef Py_ssize_t length
-    if (PyByteArray_CheckExact(buffer) and PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4
-            and phase >= 0 and PyByteArray_GET_SIZE(buffer) < _NOGIL_THRESHOLD):
+    if (not WSFRAME_FREE_THREADED and PyByteArray_CheckExact(buffer) and PyBytes_CheckExact(key)
+            and PyBytes_GET_SIZE(key) == 4 and phase >= 0 and PyByteArray_GET_SIZE(buffer) < _NOGIL_THRESHOLD):
         # A small bytearray, masked while the GIL is held: nothing can resize
         # it meanwhile, so no buffer export is needed. Larger ones are
-        # exported below, which pins them while the GIL is released.
+        # exported below, which pins them while the GIL is released; so is
+        # every bytearray on a free-threaded build, where no GIL is held.
         length = PyByteArray_GET_SIZE(buffer)
         if length:
             wsframe_mask(<const uint8_t *>PyByteArray_AS_STRING(buffer), <uint8_t *>PyByteArray_AS_STRING(buffer),

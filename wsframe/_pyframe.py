@@ -398,6 +398,12 @@ def mask(data: object, key: object, offset: int = 0) -> bytes:
         length = len(data)
         if length >= _TRANSLATE_THRESHOLD:
             return bytes(_xor(data, key, offset & 3))
+        if type(data) is bytearray:
+            # Read once, as bytes (which int.from_bytes would make of it
+            # anyway): another thread may resize a bytearray between two
+            # reads, even with the GIL, and the length must be the content's.
+            data = bytes(data)
+            length = len(data)
         phase = offset & 3
         if phase:
             key = key[phase:] + key[:phase]
