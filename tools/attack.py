@@ -798,6 +798,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--connections", type=int, default=Options.connections, help="attacking connections of the ping flood (default: %(default)s)")
     parser.add_argument("--idle-connections", type=int, default=Options.idle_connections, help="default: %(default)s")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
+    parser.add_argument("--save", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument("--list", action="store_true", help="list the attacks and servers, and exit")
     arguments = parser.parse_args(argv)
     servers = dict(SERVERS)
@@ -823,9 +824,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 results.append(run_attack(attack, name, options, servers[name]))
             except (OSError, RuntimeError) as exc:
                 print(f"  {attack} against {name} could not run: {exc}", file=sys.stderr)
+    records = [{**asdict(result), "client_got_every_reply": result.client_got_every_reply} for result in results]
+    if arguments.save:
+        Path(arguments.save).write_text(json.dumps(records, indent=2) + "\n")
     if arguments.json:
-        print(json.dumps([{**asdict(result), "client_got_every_reply": result.client_got_every_reply}
-                          for result in results], indent=2))
+        print(json.dumps(records, indent=2))
     else:
         print(markdown(results))
     return 0
