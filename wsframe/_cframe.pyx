@@ -1178,18 +1178,20 @@ cdef class MessageDecoder(_Reader):
         and append what it inflates to, no more than the limit allows, step
         by step as it inflates: a bomb costs the limit plus one step, never
         the whole inflated piece beside its copy."""
-        cdef uint8_t *target
-        cdef size_t inflated_length
-        cdef bytes inflated
         room = None if self._max_message_size is None else self._message_limit - self._message.length
-        for inflated in self._inflater.inflate(self._unmasked_bytes(p, length), final, room, self._max_message_size):
-            inflated_length = <size_t>PyBytes_GET_SIZE(inflated)
-            target = self._message_space(inflated_length, 0)  # the header tells the compressed size only
-            memcpy(target, PyBytes_AS_STRING(inflated), inflated_length)
-            self._append_plain(target, inflated_length, False)
+        self._inflater.inflate(self._unmasked_bytes(p, length), final, room, self._max_message_size,
+                               self._append_inflated)
         if final:
             return self._append_plain(self._message_space(0, 0), 0, True)
         return 0
+
+    def _append_inflated(self, bytes inflated):
+        """The inflater's sink: append a step's worth of the message it inflates
+        (called by it during feed() only, as the twin's _append_plain is)."""
+        cdef size_t inflated_length = <size_t>PyBytes_GET_SIZE(inflated)
+        cdef uint8_t *target = self._message_space(inflated_length, 0)  # the header tells the compressed size only
+        memcpy(target, PyBytes_AS_STRING(inflated), inflated_length)
+        self._append_plain(target, inflated_length, False)
 
     cdef uint8_t *_message_space(self, size_t length, size_t frame_end) except? NULL:
         """Room for ``length`` more plain bytes at the end of the open message,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Generator, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import _errors
 from ._types import Role, Rsv
@@ -347,40 +347,44 @@ class _Inflater:
             self._no_context = parameters.server_no_context_takeover
         self._zlib: Optional["zlib._Decompress"] = None
 
-    def inflate(self, data: bytes, final: bool, room: Optional[int], limit: Optional[int]) -> Iterator[bytes]:
+    def inflate(self, data: bytes, final: bool, room: Optional[int], limit: Optional[int],
+                append: Callable[[bytes], object]) -> None:
         """Inflate the next piece of a message; ``final`` for its last.
 
-        Yields what it inflates to in pieces of at most ``_INFLATE_STEP``
-        bytes; the caller appends each before asking for the next. ``room``
+        Hands what it inflates to ``append`` in pieces of at most
+        ``_INFLATE_STEP`` bytes, each before the next is inflated. ``room``
         is how many more bytes the message may inflate to (``None``: no
         limit); past it, ``PayloadTooBig`` naming ``limit``, raised before
-        the piece that passes it is yielded.
+        the piece that passes it is handed on.
         """
         try:
-            produced = yield from self._inflate(data, room, limit, 0)
+            produced = self._inflate(data, room, limit, 0, append)
             if final:
                 assert self._zlib is not None
                 if not self._zlib.eof:
                     # Section 7.2.2: append the tail the sender removed.
-                    yield from self._inflate(_TAIL, room, limit, produced)
+                    self._inflate(_TAIL, room, limit, produced, append)
                 if self._no_context or self._zlib.eof:
                     self._zlib = None
         except zlib.error:
             raise _errors.corrupt_deflate_data() from None
 
-    def _inflate(self, data: bytes, room: Optional[int], limit: Optional[int], produced: int) -> Generator[bytes, None, int]:
+    def _inflate(self, data: bytes, room: Optional[int], limit: Optional[int], produced: int,
+                 append: Callable[[bytes], object]) -> int:
         while True:
             if self._zlib is None:
                 self._zlib = zlib.decompressobj(-15)
             inflater = self._zlib
             while True:
-                step = _INFLATE_STEP if room is None else min(_INFLATE_STEP, room + 1 - produced)
+                step = _INFLATE_STEP
+                if room is not None and room + 1 - produced < step:
+                    step = room + 1 - produced
                 out = inflater.decompress(data, step)
                 produced += len(out)
                 if room is not None and produced > room:
                     raise _errors.inflated_too_big(limit)  # type: ignore[arg-type]
                 if out:
-                    yield out
+                    append(out)
                 if len(out) < step:
                     # Short of the step: zlib used all the input and holds no
                     # output back. A full step may leave output pending even

@@ -817,8 +817,7 @@ class MessageDecoder(_Reader):
             room = None if limit is None else limit - self._message_length
             # Appended step by step as it inflates: a bomb costs the limit
             # plus one step, never the whole inflated piece beside its copy.
-            for inflated in self._inflater.inflate(bytes(self._unmasked(payload)), final, room, limit):
-                self._append_plain(inflated)
+            self._inflater.inflate(bytes(self._unmasked(payload)), final, room, limit, self._append_plain)
         elif final and not self._message_length and len(payload) == header.payload_length:
             # The whole message in one piece: no reassembly needed. (The frame
             # may be a continuation after empty fragments.)
