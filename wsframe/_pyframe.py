@@ -757,6 +757,11 @@ class MessageDecoder(_Reader):
         self._message_opcode = 0  # TEXT or BINARY while a message is open
         self._message_length = 0
         self._message = bytearray()  # the open binary message
+        # A compressed binary message's inflated steps: kept as they come and
+        # joined once, since growing one buffer by a step at a time made
+        # allocators that cannot grow a block in place (mimalloc, on
+        # free-threaded builds) hold the old copies too.
+        self._inflated: List[bytes] = []
         # The open text message, decoded (so validated) as it arrives, in
         # pieces of at least _TEXT_PIECE characters: shorter ones wait in
         # _short_text and are joined into one. A piece kept per fragment, even
@@ -849,6 +854,9 @@ class MessageDecoder(_Reader):
                 self._utf8.decode(b"", final=True)
                 message: Event = _new_header(TextMessage, ("".join(self._text + self._short_text),))
                 self._text, self._short_text = [], []
+            elif self._compressed:
+                message = _new_header(BinaryMessage, (b"".join(self._inflated),))
+                self._inflated = []
             else:
                 message = _new_header(BinaryMessage, (bytes(self._message),))
                 self._message = bytearray()
@@ -860,12 +868,12 @@ class MessageDecoder(_Reader):
         """Append unmasked (or inflated) bytes to the open message; text is
         decoded as it comes, so it fails at the first byte that cannot be valid."""
         if self._message_length == 0:
-            self._message = bytearray()
+            self._inflated = []
             self._text, self._short_text = [], []
             self._utf8.reset()
         self._message_length += len(piece)
         if self._message_opcode != OP_TEXT:
-            self._message += piece
+            self._inflated.append(bytes(piece))
             return
         text = self._utf8.decode(piece, final=False)
         if len(text) >= _TEXT_PIECE:
