@@ -290,3 +290,28 @@ def test_decoder_argument_errors_match(c_codec, py_codec, role, allowed, frame_s
     assert c_result[0] == py_result[0]
     if c_result[0] == "raised":
         assert c_result == py_result
+
+
+@given(payloads=st.lists(utf8_ish, min_size=1, max_size=4), empties=st.lists(st.booleans(), max_size=80))
+def test_text_in_one_byte_fragments_with_empty_ones_between(c_codec, py_codec, payloads, empties):
+    # Every character cut across fragments, and empty fragments anywhere: the
+    # twin validates each piece as it comes and decodes the message once at
+    # its end, as the C backend does. Fed a frame at a time, so both must
+    # fail at the same fragment.
+    from helpers import frame
+
+    stream = b""
+    boundaries = []
+    spare = iter(empties)
+    for payload in payloads:
+        pieces = [payload[index : index + 1] for index in range(len(payload))] or [b""]
+        for index, piece in enumerate(pieces):
+            stream += frame(0 if index else 1, piece, fin=False)
+            boundaries.append(len(stream))
+            if next(spare, False):
+                stream += frame(0, b"", fin=False)
+                boundaries.append(len(stream))
+        stream += frame(0, b"")
+        boundaries.append(len(stream))
+    c_result = run_decoder(c_codec.MessageDecoder(), stream, boundaries)
+    assert c_result == run_decoder(py_codec.MessageDecoder(), stream, boundaries)

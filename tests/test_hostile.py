@@ -107,3 +107,41 @@ def test_close_reason_of_123_bytes_of_multi_byte_characters(codec):
     # One byte more does not fit in a control frame at all.
     with pytest.raises(ProtocolError, match="over 125 bytes"):
         codec.MessageDecoder().feed(frame(Opcode.CLOSE, b"\x03\xe8" + ("😀" * 31).encode()))
+
+
+def test_open_text_message_fed_empty_continuations_holds_nothing_per_frame(codec):
+    # An attacker keeps a text message open and sends empty fragments for
+    # ever: under any message limit, memory must not grow with their count.
+    decoder = codec.MessageDecoder()
+    assert decoder.feed(frame(TEXT, b"a", fin=False)) == []
+    empties = frame(CONT, b"", fin=False) * 10_000
+
+    def feed_200_000_empty_continuations():
+        return [event for _ in range(20) for event in decoder.feed(empties)]
+
+    events, peak = peak_memory(feed_200_000_empty_continuations)
+    assert events == []
+    # A piece kept per fragment, even an empty str, is 8 bytes of list each: 1.6 MB.
+    assert peak < 256 << 10, peak
+    assert decoder.feed(frame(CONT, b"b")) == [TextMessage("ab")]
+
+
+def test_text_in_3_byte_fragments_holds_about_its_size(codec):
+    # Multi-byte characters cut across fragments, as 3-byte fragments do.
+    text = ("aé€😀" * 30_000)[:100_000]
+    encoded = text.encode()
+    pieces = [encoded[start : start + 3] for start in range(0, len(encoded), 3)]
+    stream = b"".join(frame(CONT if index else TEXT, piece, fin=False) for index, piece in enumerate(pieces))
+    chunks = [stream[start : start + 65536] for start in range(0, len(stream), 65536)]
+    decoder = codec.MessageDecoder()
+
+    def feed_every_fragment():
+        return [event for chunk in chunks for event in decoder.feed(chunk)]
+
+    events, peak = peak_memory(feed_every_fragment)
+    assert events == []
+    # What is held grows with the message (its bytes, or its text decoded in
+    # long pieces: 1.8 times its UTF-8 here, as most of it is 4-byte wide
+    # str); a decoded str per fragment held over 20 times its size.
+    assert peak < 2 * len(encoded), (peak, len(encoded))
+    assert decoder.feed(frame(CONT, b"")) == [TextMessage(text)]

@@ -105,6 +105,17 @@ cdef extern from "_utf8.h" nogil:
     void wsframe_utf8_decode_ucs2(const uint8_t *data, size_t length, uint16_t *out)
     void wsframe_utf8_decode_ucs4(const uint8_t *data, size_t length, uint32_t *out)
 
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define WSFRAME_FREE_THREADED 1
+    #else
+    #define WSFRAME_FREE_THREADED 0
+    #endif
+    """
+    # A compile-time constant: whether this build runs without the GIL.
+    const bint WSFRAME_FREE_THREADED
+
 cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object text)
@@ -610,15 +621,19 @@ def mask(data, key, Py_ssize_t offset=0):
     cdef Py_ssize_t length
     if PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4 and phase >= 0:
         # The common calls, valid as given, need no buffer export: bytes
-        # cannot change, and a small bytearray cannot be resized while the
-        # GIL is held (larger ones are exported below, as the GIL is released).
+        # cannot change, and with the GIL a small bytearray cannot be resized
+        # while it is held (larger ones are exported below, as the GIL is
+        # released). Without the GIL another thread's extend() or del could
+        # free the buffer mid-mask, so there every bytearray is exported
+        # below: resizing it then raises BufferError until the mask is done.
         if PyBytes_CheckExact(data):
             length = PyBytes_GET_SIZE(data)
             out = PyBytes_FromStringAndSize(NULL, length)
             _mask_buffer(<const uint8_t *>PyBytes_AS_STRING(data), <uint8_t *>PyBytes_AS_STRING(out), length,
                          <const uint8_t *>PyBytes_AS_STRING(key), <size_t>(phase & 3))
             return out
-        if PyByteArray_CheckExact(data) and PyByteArray_GET_SIZE(data) < _NOGIL_THRESHOLD:
+        if (not WSFRAME_FREE_THREADED and PyByteArray_CheckExact(data)
+                and PyByteArray_GET_SIZE(data) < _NOGIL_THRESHOLD):
             length = PyByteArray_GET_SIZE(data)
             out = PyBytes_FromStringAndSize(NULL, length)
             if length:
@@ -643,11 +658,12 @@ def mask_inplace(buffer, key, Py_ssize_t offset=0):
     cdef Py_buffer view
     cdef bytes key_bytes
     cdef Py_ssize_t length
-    if (PyByteArray_CheckExact(buffer) and PyBytes_CheckExact(key) and PyBytes_GET_SIZE(key) == 4
-            and phase >= 0 and PyByteArray_GET_SIZE(buffer) < _NOGIL_THRESHOLD):
+    if (not WSFRAME_FREE_THREADED and PyByteArray_CheckExact(buffer) and PyBytes_CheckExact(key)
+            and PyBytes_GET_SIZE(key) == 4 and phase >= 0 and PyByteArray_GET_SIZE(buffer) < _NOGIL_THRESHOLD):
         # A small bytearray, masked while the GIL is held: nothing can resize
         # it meanwhile, so no buffer export is needed. Larger ones are
-        # exported below, which pins them while the GIL is released.
+        # exported below, which pins them while the GIL is released; so is
+        # every bytearray on a free-threaded build, where no GIL is held.
         length = PyByteArray_GET_SIZE(buffer)
         if length:
             wsframe_mask(<const uint8_t *>PyByteArray_AS_STRING(buffer), <uint8_t *>PyByteArray_AS_STRING(buffer),
@@ -1159,16 +1175,23 @@ cdef class MessageDecoder(_Reader):
 
     cdef int _on_compressed_payload(self, const uint8_t *p, size_t length, bint final) except -1:
         """Inflate a piece of a compressed message (RFC 7692 section 7.2.2)
-        and append what it inflates to, no more than the limit allows."""
-        cdef uint8_t *target
-        cdef size_t inflated_length
+        and append what it inflates to, no more than the limit allows, step
+        by step as it inflates: a bomb costs the limit plus one step, never
+        the whole inflated piece beside its copy."""
         room = None if self._max_message_size is None else self._message_limit - self._message.length
-        inflated = self._inflater.inflate(self._unmasked_bytes(p, length), final, room, self._max_message_size)
-        inflated_length = <size_t>PyBytes_GET_SIZE(inflated)
-        target = self._message_space(inflated_length, 0)  # the header tells the compressed size only
-        if inflated_length:
-            memcpy(target, PyBytes_AS_STRING(inflated), inflated_length)
-        return self._append_plain(target, inflated_length, final)
+        self._inflater.inflate(self._unmasked_bytes(p, length), final, room, self._max_message_size,
+                               self._append_inflated)
+        if final:
+            return self._append_plain(self._message_space(0, 0), 0, True)
+        return 0
+
+    def _append_inflated(self, bytes inflated):
+        """The inflater's sink: append a step's worth of the message it inflates
+        (called by it during feed() only, as the twin's _append_plain is)."""
+        cdef size_t inflated_length = <size_t>PyBytes_GET_SIZE(inflated)
+        cdef uint8_t *target = self._message_space(inflated_length, 0)  # the header tells the compressed size only
+        memcpy(target, PyBytes_AS_STRING(inflated), inflated_length)
+        self._append_plain(target, inflated_length, False)
 
     cdef uint8_t *_message_space(self, size_t length, size_t frame_end) except? NULL:
         """Room for ``length`` more plain bytes at the end of the open message,

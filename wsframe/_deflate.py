@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from . import _errors
 from ._types import Role, Rsv
@@ -326,6 +326,15 @@ class Deflater:
         return compressed[:-4]
 
 
+# How much one zlib call may inflate: a message is appended to its buffer in
+# steps of this size, so refusing a bomb at the limit costs the limit plus one
+# step (one call inflating up to the limit held the output and zlib's own
+# copy of it at once: twice the limit). It also keeps every size that zlib
+# is asked for small, whatever the limit: a limit of sys.maxsize or more, as
+# max_length, did not fit zlib's C argument.
+_INFLATE_STEP = 65536
+
+
 class _Inflater:
     """Decompresses a received message as its pieces arrive, up to a size limit."""
 
@@ -338,37 +347,52 @@ class _Inflater:
             self._no_context = parameters.server_no_context_takeover
         self._zlib: Optional["zlib._Decompress"] = None
 
-    def inflate(self, data: bytes, final: bool, room: Optional[int], limit: Optional[int]) -> bytes:
+    def inflate(self, data: bytes, final: bool, room: Optional[int], limit: Optional[int],
+                append: Callable[[bytes], object]) -> None:
         """Inflate the next piece of a message; ``final`` for its last.
 
-        ``room`` is how many more bytes the message may inflate to (``None``:
-        no limit); past it, ``PayloadTooBig`` naming ``limit``. zlib is never
-        asked for more than ``room + 1`` bytes, so memory stays bounded.
+        Hands what it inflates to ``append`` in pieces of at most
+        ``_INFLATE_STEP`` bytes, each before the next is inflated. ``room``
+        is how many more bytes the message may inflate to (``None``: no
+        limit); past it, ``PayloadTooBig`` naming ``limit``, raised before
+        the piece that passes it is handed on.
         """
         try:
-            out = self._decompress(data, room, limit)
+            produced = self._inflate(data, room, limit, 0, append)
             if final:
                 assert self._zlib is not None
                 if not self._zlib.eof:
                     # Section 7.2.2: append the tail the sender removed.
-                    out += self._decompress(_TAIL, None if room is None else room - len(out), limit)
+                    self._inflate(_TAIL, room, limit, produced, append)
                 if self._no_context or self._zlib.eof:
                     self._zlib = None
         except zlib.error:
             raise _errors.corrupt_deflate_data() from None
-        return out
 
-    def _decompress(self, data: bytes, room: Optional[int], limit: Optional[int]) -> bytes:
-        out = b""
+    def _inflate(self, data: bytes, room: Optional[int], limit: Optional[int], produced: int,
+                 append: Callable[[bytes], object]) -> int:
         while True:
             if self._zlib is None:
                 self._zlib = zlib.decompressobj(-15)
             inflater = self._zlib
-            out += inflater.decompress(data) if room is None else inflater.decompress(data, room + 1 - len(out))
-            if room is not None and len(out) > room:
-                raise _errors.inflated_too_big(limit)  # type: ignore[arg-type]
+            while True:
+                step = _INFLATE_STEP
+                if room is not None and room + 1 - produced < step:
+                    step = room + 1 - produced
+                out = inflater.decompress(data, step)
+                produced += len(out)
+                if room is not None and produced > room:
+                    raise _errors.inflated_too_big(limit)  # type: ignore[arg-type]
+                if out:
+                    append(out)
+                if len(out) < step:
+                    # Short of the step: zlib used all the input and holds no
+                    # output back. A full step may leave output pending even
+                    # with no input left, so ask again.
+                    break
+                data = inflater.unconsumed_tail
             if not (inflater.eof and inflater.unused_data):
-                return out
+                return produced
             # Section 7.2.3.4: a sender may end a block with BFINAL set and go
             # on in a new deflate stream (which cannot refer back past it).
             data = inflater.unused_data
