@@ -36,7 +36,7 @@ logger = logging.getLogger("wsframe.echo")
 
 _OPEN = State.OPEN
 
-#: The receive buffer each connection reads into (and reuses).
+#: The receive buffer the connections read into, one per server.
 READ_SIZE = 65536
 # Connections the kernel may hold before they are accepted (it caps this at
 # net.core.somaxconn). asyncio's default, 100, overflowed when 200 clients
@@ -58,7 +58,7 @@ class EchoConfig(NamedTuple):
 class EchoProtocol(asyncio.BufferedProtocol):
     """One echo connection: a :class:`ServerConnection` between a socket and its own answers."""
 
-    def __init__(self, config: EchoConfig, connections: Set["EchoProtocol"]) -> None:
+    def __init__(self, config: EchoConfig, connections: Set["EchoProtocol"], buffer: memoryview) -> None:
         self.config = config
         self.connections = connections
         self.connection = ServerConnection(
@@ -69,7 +69,10 @@ class EchoProtocol(asyncio.BufferedProtocol):
         self.loop = asyncio.get_running_loop()
         self.transport: Any = None
         self.peer = "?"
-        self.buffer = memoryview(bytearray(READ_SIZE))
+        # Shared by the server's connections: a read is decoded before
+        # buffer_updated() returns, and the connection copies what it keeps,
+        # so an idle connection holds no read buffer of its own.
+        self.buffer = buffer
         self.reading_paused = False
         self.writing_paused = False
         self.timer: Optional[asyncio.TimerHandle] = None
@@ -248,8 +251,9 @@ class EchoServer:
 async def serve(host: str = "127.0.0.1", port: int = 9001, config: EchoConfig = EchoConfig()) -> EchoServer:
     """Start the echo server on ``host:port``."""
     connections: Set[EchoProtocol] = set()
+    buffer = memoryview(bytearray(READ_SIZE))
     server = await asyncio.get_running_loop().create_server(
-        lambda: EchoProtocol(config, connections), host, port, backlog=BACKLOG)
+        lambda: EchoProtocol(config, connections, buffer), host, port, backlog=BACKLOG)
     return EchoServer(server, connections)
 
 
