@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from loadgen import Server, bench_rounds
+from loadgen import Server, run_rounds
 
 HERE = Path(__file__).resolve().parent
 # message size -> round trips per round
@@ -51,4 +51,4 @@ def echo_server(request: pytest.FixtureRequest) -> Iterator[Tuple[str, Server]]:
 @pytest.mark.parametrize("size", list(SIZES))
 def bench_echo(benchmark: Any, echo_server: Tuple[str, Server], size: int) -> None:
     name, server = echo_server
-    bench_rounds(benchmark, "echo server", name, server, size, SIZES[size])
+    run_rounds(benchmark, "echo server", name, server, size, SIZES[size])

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
-from loadgen import Server, bench_rounds
+from loadgen import Server, run_rounds
 
 HERE = Path(__file__).resolve().parent
 # message size -> round trips per round
@@ -55,4 +55,4 @@ def uvicorn_server(request: pytest.FixtureRequest) -> Iterator[Tuple[str, Server
 @pytest.mark.parametrize("size", list(SIZES))
 def bench_uvicorn(benchmark: Any, uvicorn_server: Tuple[str, Server], size: int) -> None:
     name, server = uvicorn_server
-    bench_rounds(benchmark, "uvicorn echo", name, server, size, SIZES[size])
+    run_rounds(benchmark, "uvicorn echo", name, server, size, SIZES[size])

@@ -85,7 +85,7 @@ def measure(server: Server, size: int, round_trips: int) -> Dict[str, float]:
     return result
 
 
-def bench_rounds(benchmark, group: str, implementation: str, server: Server, size: int, round_trips: int) -> None:
+def run_rounds(benchmark, group: str, implementation: str, server: Server, size: int, round_trips: int) -> None:
     """Three timed rounds (after one warm-up) of ``round_trips`` of ``size``
     bytes; the best round is kept in the benchmark's extra_info (report.py reads it)."""
     results: List[Dict[str, float]] = []
