@@ -156,7 +156,18 @@ class Connection:
         self.close_received: Optional[Close] = None
         #: This side's close frame, once it was queued (code 1005: none sent).
         self.close_sent: Optional[Close] = None
-        self._state = _CONNECTING
+        #: CONNECTING, OPEN, CLOSING or CLOSED (:class:`State`); read it, the
+        #: connection sets it.
+        self.state: State = _CONNECTING
+        #: Whether ``send_*()`` accepts frames now: the connection is OPEN, or
+        #: CLOSING before this side's close frame was queued (answers to the
+        #: messages that came before the peer's close, or before a violation).
+        self.can_send = False
+        #: Whether the connection keeps received bytes undecoded (its queue of
+        #: events or its output is over its limit, or the handshake is not
+        #: answered yet): stop reading the socket while it is true.
+        #: :meth:`events_received` decodes them as it is called.
+        self.receiving_paused = False
         self._events: List[Any] = []
         self._output: List[bytes] = []
         self._output_size = 0
@@ -168,7 +179,6 @@ class Connection:
         self._encode = _backend.encode_frame
         self._mask = role is Role.CLIENT  # RFC 6455 section 5.3: clients mask, servers do not
         self._reading = False  # frames are decoded (OPEN until a close frame or a violation)
-        self._sending = False  # messages may be queued (until this side's close frame is)
         # A close frame to queue once the I/O layer has taken the events
         # before it: so the answers to them go out first (section 7.1.7
         # fails a connection at the offending frame, not before it).
@@ -178,17 +188,12 @@ class Connection:
     # --- the state ---------------------------------------------------------
 
     @property
-    def state(self) -> State:
-        """CONNECTING, OPEN, CLOSING or CLOSED: see :class:`State`."""
-        return self._state
-
-    @property
     def close_code(self) -> Optional[int]:
         """The code of the peer's close frame; 1005 if it carried none, 1006
         if the connection ended without one; ``None`` while it is not over."""
         if self.close_received is not None:
             return self.close_received.code
-        return CloseCode.ABNORMAL_CLOSURE if self._state is _CLOSED else None
+        return CloseCode.ABNORMAL_CLOSURE if self.state is _CLOSED else None
 
     @property
     def close_reason(self) -> str:
@@ -196,25 +201,9 @@ class Connection:
         return self.close_received.reason if self.close_received is not None else ""
 
     @property
-    def can_send(self) -> bool:
-        """Whether ``send_*()`` accepts frames now: the connection is OPEN, or
-        CLOSING before this side's close frame was queued (answers to the
-        messages that came before the peer's close, or before a violation)."""
-        return self._sending
-
-    @property
     def bytes_to_send(self) -> int:
         """How many bytes wait in :meth:`data_to_send`."""
         return self._output_size
-
-    @property
-    def receiving_paused(self) -> bool:
-        """Whether the connection keeps received bytes undecoded (its queue of
-        events or its output is over its limit): stop reading the socket while
-        it is true. :meth:`events_received` decodes them as it is called."""
-        if not self._reading:
-            return bool(self._input) and self._state is _CONNECTING
-        return bool(self._input) or bool(self._decoder.undecoded)
 
     def close_expected(self) -> bool:
         """Whether the I/O layer should close the transport once it has written
@@ -237,9 +226,10 @@ class Connection:
         (and so does ``receive_data(b"")``)."""
         if self._reading:
             self._decode(data)
-        elif self._state is _CONNECTING:
+        elif self.state is _CONNECTING:
             if self._head is None:
                 self._input += data  # frames sent before the handshake completed
+                self.receiving_paused = bool(self._input)
             else:
                 self._receive_head(self._head, data)
         # After a close frame or a violation, what arrives is discarded
@@ -248,12 +238,12 @@ class Connection:
     def receive_eof(self) -> None:
         """The peer closed its side of TCP: the connection is over, with code
         1006 unless a close frame came first (RFC 6455 section 7.1.5)."""
-        if self._state is _CONNECTING and self.failure is None:
+        if self.state is _CONNECTING and self.failure is None:
             self.failure = (InvalidResponse if self.role is Role.CLIENT else HandshakeError)(
                 "the peer closed the connection during the opening handshake")
-        self._reading = self._sending = False
+        self._reading = self.can_send = self.receiving_paused = False
         self._pending_close = None
-        self._state = _CLOSED
+        self.state = _CLOSED
         self._close_transport = True
 
     def events_received(self) -> List[ConnectionEvent]:
@@ -266,7 +256,7 @@ class Connection:
         if events:
             self._events = []
             return events
-        if self._reading and (self._input or self._decoder.undecoded):
+        if self.receiving_paused and self._reading:
             self._decode(b"")
             events = self._events
             if events:
@@ -327,14 +317,15 @@ class Connection:
         frame with ``code`` and ``reason`` unless one was sent, and close TCP
         without waiting for the peer's."""
         close_payload(code, reason)  # a ValueError before anything changes
-        if self._state is _CONNECTING:
+        if self.state is _CONNECTING:
             raise InvalidState("fail() needs an open connection; refuse a handshake with reject()")
-        self._reading = False
+        self._reading = self.receiving_paused = False
+        self._input = bytearray()
         self._pending_close = None
-        if self.close_sent is None and self._state is not _CLOSED:
+        if self.close_sent is None and self.state is not _CLOSED:
             self._queue_close(code, reason)
-        self._sending = False
-        self._state = _CLOSED
+        self.can_send = False
+        self.state = _CLOSED
         self._close_transport = True
 
     # --- the frames -------------------------------------------------------------
@@ -349,8 +340,8 @@ class Connection:
         if deflate is not None:
             self._deflater = Deflater(deflate, self.role)
         self._head = None
-        self._state = _OPEN
-        self._reading = self._sending = True
+        self.state = _OPEN
+        self._reading = self.can_send = True
         if self._input:
             self._decode(b"")
 
@@ -361,6 +352,7 @@ class Connection:
             if room <= 0 or output >= self.write_limit:
                 if data:
                     self._input += data
+                self.receiving_paused = bool(self._input) or self._decoder.undecoded > 0
                 return
             if self.auto_pong and output + room * _MAX_PONG_FRAME > self.write_limit:
                 # Each event may be a ping this decode answers: no more of them
@@ -377,15 +369,17 @@ class Connection:
                 events = error.events
                 self._reading = False
                 self._input = bytearray()
+                self.receiving_paused = False
                 self.failure = error
                 self._pending_close = (int(error.close_code), error.reason)
-                self._state = _CLOSING
+                self.state = _CLOSING
             if not events:
+                self.receiving_paused = False
                 return
             for event in events:
                 kind = type(event)
                 if kind is Ping:
-                    if self.auto_pong and self._sending:
+                    if self.auto_pong and self.can_send:
                         self._queue_frame(OP_PONG, event.payload)
                 elif kind is Close:
                     self._close_received(event)
@@ -395,20 +389,21 @@ class Connection:
                 self._events = events
             # The decoder keeps bytes back only when it stopped at max_events.
             if len(events) < room or not self._reading:
+                self.receiving_paused = False
                 return
             data = b""
 
     def _close_received(self, close: Close) -> None:
         """The peer's close frame: its stream is over (RFC 6455 section 1.4)."""
         self.close_received = close
-        self._reading = False
+        self._reading = self.receiving_paused = False
         self._input = bytearray()
         if self.close_sent is not None:
             # The answer to this side's close: the closing handshake is over.
-            self._state = _CLOSED
+            self.state = _CLOSED
             self._close_transport = self.role is Role.SERVER
             return
-        self._state = _CLOSING
+        self.state = _CLOSING
         if self.auto_close:
             # Section 5.5.1: echo the status code; a close that carried none
             # (1005, section 7.1.5) is answered with none.
@@ -416,14 +411,14 @@ class Connection:
             self._pending_close = (code, "")
 
     def _check_sending(self, method: str) -> None:
-        if not self._sending:
-            if self._state is _CONNECTING:
+        if not self.can_send:
+            if self.state is _CONNECTING:
                 raise InvalidState(f"{method}() before the opening handshake completed")
             raise InvalidState(f"{method}() after this side's close frame (RFC 6455 section 5.5.1): "
                                "nothing may follow it")
 
     def _send_message(self, opcode: int, payload: Union[bytes, bytearray, memoryview]) -> None:
-        if not self._sending:
+        if not self.can_send:
             self._check_sending("send_text" if opcode == OP_TEXT else "send_binary")
         deflater = self._deflater
         if deflater is not None and len(payload) >= COMPRESS_MIN_SIZE:
@@ -443,18 +438,18 @@ class Connection:
 
     def _queue_close(self, code: Optional[int], reason: str) -> None:
         self._queue_frame(OP_CLOSE, close_payload(code, reason))
-        self._sending = False
+        self.can_send = False
         self.close_sent = Close(CloseCode.NO_STATUS_RCVD if code is None else code, reason)
-        if self.failure is not None and self._state is not _CONNECTING:
+        if self.failure is not None and self.state is not _CONNECTING:
             # Failing: close TCP without waiting for the peer (section 7.1.7).
-            self._reading = False
-            self._state = _CLOSED
+            self._reading = self.receiving_paused = False
+            self.state = _CLOSED
             self._close_transport = True
         elif self.close_received is not None:
-            self._state = _CLOSED
+            self.state = _CLOSED
             self._close_transport = self.role is Role.SERVER
         else:
-            self._state = _CLOSING
+            self.state = _CLOSING
 
     def _queue(self, data: bytes) -> None:
         self._output.append(data)
@@ -483,8 +478,8 @@ class Connection:
         self.failure = error
         self._head = None
         self._input = bytearray()
-        self._sending = False
-        self._state = _CLOSED
+        self.can_send = self.receiving_paused = False
+        self.state = _CLOSED
         self._close_transport = True
 
 
@@ -548,6 +543,7 @@ class ServerConnection(Connection):
         # A client may not send frames before the 101 (section 4.1); any that
         # came early wait for accept().
         self._input += rest
+        self.receiving_paused = bool(self._input)
         self._events.append(request)
 
     def _refuse(self, error: InvalidRequest) -> None:
@@ -587,12 +583,12 @@ class ServerConnection(Connection):
         self._answered = True
         self._queue(http_response(status, headers, body))
         self._input = bytearray()
-        self._sending = False
-        self._state = _CLOSED
+        self.can_send = self.receiving_paused = False
+        self.state = _CLOSED
         self._close_transport = True
 
     def _unanswered(self, method: str) -> Request:
-        if self.request is None or self._answered or self._state is not _CONNECTING:
+        if self.request is None or self._answered or self.state is not _CONNECTING:
             raise InvalidState(f"{method}() answers a Request event, once: "
                                + ("no request has come" if self.request is None else "it was answered"))
         return self.request

@@ -48,6 +48,7 @@ import http
 import importlib.metadata
 import logging
 import os
+import weakref
 from typing import Any, Dict, List, Optional, Tuple, cast
 from urllib.parse import unquote
 
@@ -89,9 +90,23 @@ if os.environ.get("WSFRAME_UVICORN_ANY_VERSION", "") in ("", "0") and not versio
 # What uvicorn's websockets-sansio implementation agrees to: 4 KiB windows.
 DEFLATE_WINDOW_BITS = 12
 _STATUSES = {status.value for status in http.HTTPStatus}
+# One read buffer per event loop, shared by its connections: asyncio reads
+# into it and calls buffer_updated() at once, the connection copies what it
+# keeps, so a connection holds no buffer of its own (and no read allocates
+# one: a 256 KiB bytes object per read, which glibc maps and unmaps each time).
+READ_SIZE = 65536
+_READ_BUFFERS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, memoryview]" = weakref.WeakKeyDictionary()
 
 
-class WSFrameProtocol(asyncio.Protocol):
+def _read_buffer(loop: asyncio.AbstractEventLoop) -> memoryview:
+    buffer = _READ_BUFFERS.get(loop)
+    if buffer is None:
+        buffer = _READ_BUFFERS[loop] = memoryview(bytearray(READ_SIZE))
+    return buffer
+_OPEN = State.OPEN
+
+
+class WSFrameProtocol(asyncio.BufferedProtocol):
     """uvicorn's ASGI WebSocket protocol, on :class:`wsframe.ServerConnection`.
 
     Made by uvicorn as ``WSFrameProtocol(config, server_state, app_state)``
@@ -121,12 +136,13 @@ class WSFrameProtocol(asyncio.Protocol):
         self.tasks = server_state.tasks
         self.default_headers = server_state.default_headers
 
+        self.max_queue = max(config.ws_max_queue, 1)
         self.connection = ServerConnection(
             compression=DeflateParameters(server_max_window_bits=DEFLATE_WINDOW_BITS,
                                           client_max_window_bits=DEFLATE_WINDOW_BITS)
             if config.ws_per_message_deflate else None,
             max_message_size=config.ws_max_size,
-            max_queue=max(config.ws_max_queue, 1),
+            max_queue=self.max_queue,
         )
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.opened = False  # the 101 was sent
@@ -151,6 +167,9 @@ class WSFrameProtocol(asyncio.Protocol):
 
         # Flow control
         self.reading_paused = False
+        # The transport takes writes (asyncio's pause_writing/resume_writing);
+        # send() waits on the event while it does not.
+        self.writing = True
         self.writable = asyncio.Event()
         self.writable.set()
         # The peer's last messages went to the application; the output waits
@@ -179,6 +198,7 @@ class WSFrameProtocol(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)
         self.connections.add(self)
         self.transport = transport
+        self.read_buffer = _read_buffer(self.loop)
         self.server = get_local_addr(transport)
         self.client = get_remote_addr(transport)
         self.scheme = "wss" if is_ssl(transport) else "ws"
@@ -203,6 +223,7 @@ class WSFrameProtocol(asyncio.Protocol):
         self.handshake_complete = self.closed_for_app = self.disconnected = True
         # Unblock a send() waiting to write: a transport lost while paused
         # never resumes writing.
+        self.writing = True
         self.writable.set()
         if exc is None:
             self.transport.close()
@@ -211,14 +232,25 @@ class WSFrameProtocol(asyncio.Protocol):
         pass
 
     def pause_writing(self) -> None:
+        self.writing = False
         self.writable.clear()
 
     def resume_writing(self) -> None:
+        self.writing = True
         self.writable.set()
         self.flush()
 
     def data_received(self, data: bytes) -> None:
+        # uvicorn's HTTP protocol hands over what came with the request here.
         self.connection.receive_data(data)
+        self.take_events()
+        self.flush()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.connection.receive_data(self.read_buffer[:nbytes])
         self.take_events()
         self.flush()
 
@@ -240,17 +272,15 @@ class WSFrameProtocol(asyncio.Protocol):
     def take_events(self) -> None:
         """Hand the connection's events to the application, as far as ws_max_queue allows."""
         connection = self.connection
-        while self.queue.qsize() < self.config.ws_max_queue or connection.state is State.CONNECTING:
+        while self.queue.qsize() < self.max_queue or connection.state is State.CONNECTING:
             events = connection.events_received()
             if not events:
                 break
             for event in events:
-                if isinstance(event, TextMessage):
-                    self.send_receive_event_to_app({"type": "websocket.receive", "text": event.data})
-                    self.answers_owed += 1
-                elif isinstance(event, BinaryMessage):
+                if isinstance(event, BinaryMessage):
                     self.send_receive_event_to_app({"type": "websocket.receive", "bytes": event.data})
-                    self.answers_owed += 1
+                elif isinstance(event, TextMessage):
+                    self.send_receive_event_to_app({"type": "websocket.receive", "text": event.data})
                 elif isinstance(event, Pong):
                     self.handle_pong(event.payload)
                 elif isinstance(event, Close):
@@ -258,6 +288,8 @@ class WSFrameProtocol(asyncio.Protocol):
                         self.queue_disconnect(event.code, event.reason)
                 elif isinstance(event, Request):
                     self.handle_connect(event)
+            if not connection.receiving_paused:
+                break  # it decoded all it had: no more events until more data
         if connection.state is State.CLOSING and connection.can_send and self.answers_owed \
                 and not self.holding_output and not self.closed_for_app:
             # The peer's close frame came, or it broke the protocol, after
@@ -267,19 +299,46 @@ class WSFrameProtocol(asyncio.Protocol):
             self.holding_output = True
             self.final_turn_timer = self.loop.call_later(self.final_turn, self.end_turn)
 
-    def flush(self) -> None:
-        """Write the connection's output while the transport takes it; act on its state."""
+    def flush(self, reading: bool = True) -> None:
+        """Write the connection's output while the transport takes it; act on
+        its state; and (unless ``reading`` is false: the application sent)
+        pause or resume reading."""
         connection = self.connection
-        while not self.holding_output and self.writable.is_set() and not self.transport.is_closing():
+        while self.writing and not self.holding_output and not self.transport_closed:
             output = connection.data_to_send()
             if not output:
                 break
             self.transport.write(output[0] if len(output) == 1 else b"".join(output))
-            if not connection.receiving_paused or self.queue.qsize() >= self.config.ws_max_queue:
+            if not connection.receiving_paused or self.queue.qsize() >= self.max_queue:
                 break
             # The output was over the connection's write limit, so it kept
             # input back; now written, that input can be decoded.
             self.take_events()
+            reading = True
+        state = connection.state
+        if state is not _OPEN:
+            self.not_open()
+            state = connection.state
+            reading = True
+        if reading:
+            self.update_reading(state)
+
+    def update_reading(self, state: State) -> None:
+        """Reading stops while a message waits for the application (as in
+        uvicorn's own implementations), or while the connection, in ``state``,
+        keeps input back."""
+        connection = self.connection
+        paused = self.messages_waiting > 0 and state is _OPEN or connection.receiving_paused
+        if paused is not self.reading_paused and not self.transport_closed:
+            self.reading_paused = paused
+            if paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def not_open(self) -> None:
+        """The connection is closing, closed, or not yet open: close TCP once it says so."""
+        connection = self.connection
         if connection.close_expected() and not self.transport_closed:
             failure = connection.failure
             if isinstance(failure, ProtocolError):
@@ -289,13 +348,6 @@ class WSFrameProtocol(asyncio.Protocol):
                 self.logger.info("connection rejected (%d %s): %s", failure.status,
                                  http.HTTPStatus(failure.status).phrase, failure.detail)
             self.close_transport()
-        paused = connection.receiving_paused or (self.messages_waiting > 0 and connection.state is State.OPEN)
-        if paused != self.reading_paused and not self.transport.is_closing():
-            self.reading_paused = paused
-            if paused:
-                self.transport.pause_reading()
-            else:
-                self.transport.resume_reading()
 
     def close_transport(self) -> None:
         """Close TCP (once the output drained), and stop waiting for the peer's close frame."""
@@ -337,6 +389,7 @@ class WSFrameProtocol(asyncio.Protocol):
             return
         self.queue.put_nowait(message)
         self.messages_waiting += 1
+        self.answers_owed += 1
 
     # The opening handshake
 
@@ -512,7 +565,7 @@ class WSFrameProtocol(asyncio.Protocol):
                     connection.send_binary(data)
                 elif message.get("text") is not None:
                     connection.send_text(message["text"])
-                self.flush()
+                self.flush(reading=False)
             elif message_type == "websocket.close":
                 self.closed_for_app = True
                 if connection.can_send:
@@ -561,13 +614,19 @@ class WSFrameProtocol(asyncio.Protocol):
         if self.queue.empty():
             # The application comes back for more: it has answered what it took.
             self.answers_owed = 0
-            self.end_turn()
+            if self.holding_output:
+                self.end_turn()
         message = await self.queue.get()
         if message["type"] == "websocket.receive":
             self.messages_waiting -= 1
-        if self.queue.qsize() < self.config.ws_max_queue:
-            self.take_events()
-        self.flush()
+        if self.reading_paused:
+            if self.connection.receiving_paused:
+                if self.queue.qsize() < self.max_queue:
+                    # What the connection kept back while the queue was full.
+                    self.take_events()
+                    self.flush()
+            elif not self.messages_waiting:
+                self.update_reading(self.connection.state)
         return message
 
     def end_turn(self) -> None:
