@@ -178,6 +178,7 @@ class Connection:
         self._deflater: Optional[Deflater] = None
         self._encode = _backend.encode_frame
         self._mask = role is Role.CLIENT  # RFC 6455 section 5.3: clients mask, servers do not
+        self._plain = False  # frames go out unmasked and uncompressed (a server without deflate)
         self._reading = False  # frames are decoded (OPEN until a close frame or a violation)
         # A close frame to queue once the I/O layer has taken the events
         # before it: so the answers to them go out first (section 7.1.7
@@ -289,7 +290,13 @@ class Connection:
 
     def send_binary(self, data: Union[bytes, bytearray, memoryview]) -> None:
         """Send a binary message (compressed when permessage-deflate is agreed and it is large enough)."""
-        self._send_message(OP_BINARY, data)
+        if self._plain and self.can_send:
+            # A server's frame, not compressed: the common case, in one call.
+            frame = self._encode(OP_BINARY, data)
+            self._output.append(frame)
+            self._output_size += len(frame)
+        else:
+            self._send_message(OP_BINARY, data)
 
     def send_ping(self, data: Union[bytes, bytearray, memoryview] = b"") -> None:
         """Send a ping (RFC 6455 section 5.5.2): 125 bytes of payload at most."""
@@ -339,6 +346,7 @@ class Connection:
         self._feed = self._decoder.feed
         if deflate is not None:
             self._deflater = Deflater(deflate, self.role)
+        self._plain = deflate is None and not self._mask
         self._head = None
         self.state = _OPEN
         self._reading = self.can_send = True

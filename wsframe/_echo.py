@@ -130,6 +130,7 @@ class EchoProtocol(asyncio.BufferedProtocol):
             progress = bool(events)
             while events:
                 can_send = connection.can_send
+                accepted = False
                 for event in events:
                     if isinstance(event, BinaryMessage):
                         if can_send:
@@ -140,6 +141,11 @@ class EchoProtocol(asyncio.BufferedProtocol):
                     elif isinstance(event, Request):
                         self.accept(event)
                         can_send = connection.can_send
+                        accepted = True
+                # More events only where it kept input back, or where the
+                # accept decoded frames that came with the request.
+                if not (accepted or connection.receiving_paused):
+                    break
                 events = connection.events_received()
             self.flush()
             # Output over the connection's write limit made it keep input
