@@ -225,16 +225,64 @@ class Connection:
         What is over ``max_queue`` events or ``write_limit`` bytes of output
         is kept undecoded; :meth:`events_received` decodes it when asked
         (and so does ``receive_data(b"")``)."""
-        if self._reading:
-            self._decode(data)
-        elif self.state is _CONNECTING:
-            if self._head is None:
-                self._input += data  # frames sent before the handshake completed
-                self.receiving_paused = bool(self._input)
+        if not self._reading:
+            if self.state is _CONNECTING:
+                if self._head is None:
+                    self._input += data  # frames sent before the handshake completed
+                    self.receiving_paused = bool(self._input)
+                else:
+                    self._receive_head(self._head, data)
+            # After a close frame or a violation, what arrives is discarded
+            # (RFC 6455 section 1.4, 7.1.7).
+            return
+        # Decode what fits under max_queue events and write_limit bytes of
+        # output; keep the rest, in order, for events_received() to decode.
+        while True:
+            room = self.max_queue - len(self._events)
+            output = self._output_size
+            if room <= 0 or output >= self.write_limit:
+                if data:
+                    self._input += data
+                self.receiving_paused = bool(self._input) or self._decoder.undecoded > 0
+                return
+            if self.auto_pong and output + room * _MAX_PONG_FRAME > self.write_limit:
+                # Each event may be a ping this decode answers: no more of them
+                # than the pongs that fit under write_limit.
+                room = 1 + (self.write_limit - output) // _MAX_PONG_FRAME
+            if self._input:
+                self._input += data
+                data, self._input = self._input, bytearray()
+            try:
+                events = self._feed(data, room)
+            except ProtocolError as error:
+                # What the bytes completed before the violation comes first;
+                # the close frame waits until it has been taken and answered.
+                events = error.events
+                self._reading = False
+                self._input = bytearray()
+                self.receiving_paused = False
+                self.failure = error
+                self._pending_close = (int(error.close_code), error.reason)
+                self.state = _CLOSING
+            if not events:
+                self.receiving_paused = False
+                return
+            for event in events:
+                kind = type(event)
+                if kind is Ping:
+                    if self.auto_pong and self.can_send:
+                        self._queue_frame(OP_PONG, event.payload)
+                elif kind is Close:
+                    self._close_received(event)
+            if self._events:
+                self._events += events
             else:
-                self._receive_head(self._head, data)
-        # After a close frame or a violation, what arrives is discarded
-        # (RFC 6455 section 1.4, 7.1.7).
+                self._events = events
+            # The decoder keeps bytes back only when it stopped at max_events.
+            if len(events) < room or not self._reading:
+                self.receiving_paused = False
+                return
+            data = b""
 
     def receive_eof(self) -> None:
         """The peer closed its side of TCP: the connection is over, with code
@@ -258,7 +306,7 @@ class Connection:
             self._events = []
             return events
         if self.receiving_paused and self._reading:
-            self._decode(b"")
+            self.receive_data(b"")
             events = self._events
             if events:
                 self._events = []
@@ -351,55 +399,7 @@ class Connection:
         self.state = _OPEN
         self._reading = self.can_send = True
         if self._input:
-            self._decode(b"")
-
-    def _decode(self, data: Union[bytes, bytearray, memoryview]) -> None:
-        while True:
-            room = self.max_queue - len(self._events)
-            output = self._output_size
-            if room <= 0 or output >= self.write_limit:
-                if data:
-                    self._input += data
-                self.receiving_paused = bool(self._input) or self._decoder.undecoded > 0
-                return
-            if self.auto_pong and output + room * _MAX_PONG_FRAME > self.write_limit:
-                # Each event may be a ping this decode answers: no more of them
-                # than the pongs that fit under write_limit.
-                room = 1 + (self.write_limit - output) // _MAX_PONG_FRAME
-            if self._input:
-                self._input += data
-                data, self._input = self._input, bytearray()
-            try:
-                events = self._feed(data, room)
-            except ProtocolError as error:
-                # What the bytes completed before the violation comes first;
-                # the close frame waits until it has been taken and answered.
-                events = error.events
-                self._reading = False
-                self._input = bytearray()
-                self.receiving_paused = False
-                self.failure = error
-                self._pending_close = (int(error.close_code), error.reason)
-                self.state = _CLOSING
-            if not events:
-                self.receiving_paused = False
-                return
-            for event in events:
-                kind = type(event)
-                if kind is Ping:
-                    if self.auto_pong and self.can_send:
-                        self._queue_frame(OP_PONG, event.payload)
-                elif kind is Close:
-                    self._close_received(event)
-            if self._events:
-                self._events += events
-            else:
-                self._events = events
-            # The decoder keeps bytes back only when it stopped at max_events.
-            if len(events) < room or not self._reading:
-                self.receiving_paused = False
-                return
-            data = b""
+            self.receive_data(b"")
 
     def _close_received(self, close: Close) -> None:
         """The peer's close frame: its stream is over (RFC 6455 section 1.4)."""
