@@ -85,8 +85,8 @@ def extensions():
     # _cframe is the C backend; _caiohttp, the aiohttp drop-in's compiled
     # reader and writer, is built beside it from the same kernels.
     modules = {
-        "_cframe": ("_mask.h", "_utf8.h", "_keypool.h", "_rfc6455.pxd"),
-        "_caiohttp": ("_mask.h", "_utf8.h", "_rfc6455.pxd"),
+        "_cframe": ("_mask.h", "_utf8.h", "_keypool.h", "_rfc6455.pxd", "_kernels.pxd"),
+        "_caiohttp": ("_mask.h", "_utf8.h", "_rfc6455.pxd", "_kernels.pxd"),
     }
     extensions = []
     for module, depends in modules.items():
