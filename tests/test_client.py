@@ -19,8 +19,10 @@ PEERS = Path(__file__).parent / "peers"
 LINES = ["hello", "héllo ✓ 😀", "x" * 5000, "compress me " * 400, ""]
 
 
-def run_client(backend: str, *arguments: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+def run_client(backend: str, *arguments: str, stdin: str = "", timeout: float = 60,
+               **environment: str) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items() if name != "WSFRAME_PURE_PYTHON"}
+    env.update(environment)
     if backend == "python":
         env["WSFRAME_PURE_PYTHON"] = "1"
     # Run outside the checkout: "python -m" would import the source tree.
@@ -127,3 +129,47 @@ def test_lines_arrive_in_order_under_many_messages(client_backend: str) -> None:
         echo.stop()
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == lines
+
+
+TLS_SERVER = """
+import asyncio, ssl, sys
+from websockets.asyncio.server import serve
+
+async def echo(ws):
+    async for message in ws:
+        await ws.send(message)
+
+async def main():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[1], sys.argv[2])
+    async with serve(echo, "127.0.0.1", 0, ssl=context) as server:
+        print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+        await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+def test_wss_uris_connect_over_tls_with_the_systems_certificates(client_backend: str, tmp_path: Path) -> None:
+    require_peer("websockets")
+    trustme = require_peer("trustme")
+    authority = trustme.CA()
+    certificate = authority.issue_cert("localhost")
+    certificate.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    script = tmp_path / "tls_server.py"
+    script.write_text(TLS_SERVER)
+    server = subprocess.Popen([sys.executable, str(script), str(tmp_path / "server.pem"), str(tmp_path / "server.pem")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = re.match(r"PORT (\d+)", server.stdout.readline()).group(1)  # type: ignore[union-attr]
+        trusted = run_client(client_backend, f"wss://localhost:{port}/", stdin="over TLS\n",
+                             SSL_CERT_FILE=str(tmp_path / "ca.pem"))
+        untrusted = run_client(client_backend, f"wss://localhost:{port}/")
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert trusted.returncode == 0 and trusted.stdout == "over TLS\n", trusted.stderr
+    # Without the authority in the trust store, the certificate is refused.
+    assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, untrusted.stderr
