@@ -64,7 +64,7 @@ from .._backend import MessageDecoder, encode_frame
 from .._close import close_payload
 from .._deflate import DeflateParameters
 from .._errors import ProtocolError, inflated_too_big
-from .._events import BinaryMessage, Close, Ping, Pong, TextMessage
+from .._events import BinaryMessage, Ping, Pong, TextMessage
 from .._rfc6455 import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, RSV1, RSV2, RSV3
 from .._types import CloseCode, Role
 
