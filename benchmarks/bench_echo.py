@@ -2,8 +2,13 @@
 
 Each server runs in its own process on asyncio's event loop (picows',
 websockets' and aiohttp's as their users write them: benchmarks/echo_servers.py
-and tests/peers/aiohttp_echo.py),
-compression off; the C load client (benchmarks/load/load.c) keeps 8
+and tests/peers/aiohttp_echo.py), compression off. picows runs on aiofastnet's
+compiled transports (its default when aiofastnet is installed, as picows 2
+installs it) and the others on asyncio's own, so each transport gets a pair:
+picows-asyncio is picows on asyncio's transports, wsframe-aiofastnet is
+``wsframe echo --loop aiofastnet``. The transport is a fifth to a tenth of
+a small message's round trip here: compare wsframe with picows-asyncio and
+wsframe-aiofastnet with picows. The the C load client (benchmarks/load/load.c) keeps 8
 connections busy with round trips on loopback. For each server and message
 size the benchmark records round trips per second, the p50/p99 round-trip
 times and the CPU both processes used. Read the results as ratios, from one
@@ -29,7 +34,11 @@ SIZES = {16: 60_000, 1024: 50_000, 65536: 6_000}
 SERVERS: Dict[str, Tuple[List[str], str]] = {
     "wsframe": ([sys.executable, "-m", "wsframe", "echo", "--port", "0", "--no-compression", "--loop", "asyncio",
                  "--log-level", "warning"], "wsframe"),
+    # The same server on aiofastnet's compiled transports, picows' default.
+    "wsframe-aiofastnet": ([sys.executable, "-m", "wsframe", "echo", "--port", "0", "--no-compression", "--loop",
+                            "aiofastnet", "--log-level", "warning"], "aiofastnet"),
     "picows": ([sys.executable, str(HERE / "echo_servers.py"), "picows"], "picows"),
+    "picows-asyncio": ([sys.executable, str(HERE / "echo_servers.py"), "picows-asyncio"], "picows"),
     "websockets": ([sys.executable, str(HERE / "echo_servers.py"), "websockets"], "websockets"),
     "aiohttp": ([sys.executable, str(HERE.parent / "tests" / "peers" / "aiohttp_echo.py"), "--no-compression"],
                 "aiohttp"),
@@ -42,7 +51,7 @@ def echo_server(request: pytest.FixtureRequest) -> Iterator[Tuple[str, Server]]:
     if importlib.util.find_spec(library) is None:
         pytest.skip(f"{library} is not installed")
     env = {name: value for name, value in os.environ.items() if name != "WSFRAME_PURE_PYTHON"}
-    ready = r"ws://127\.0\.0\.1:(\d+)/" if request.param == "wsframe" else r"PORT (\d+)"
+    ready = r"ws://127\.0\.0\.1:(\d+)/" if request.param.startswith("wsframe") else r"PORT (\d+)"
     server = Server(command, ready, env)
     yield request.param, server
     server.stop()

@@ -76,6 +76,8 @@ class EchoServer:
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
+        #: The start-up line: the address, the backend and the event loop.
+        self.banner = line
         match = re.search(r"ws://([\d.]+):(\d+)/", line)
         if match is None:
             self.stop()

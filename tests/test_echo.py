@@ -179,6 +179,34 @@ def test_websockets_client_refused_by_origin(start_echo_server: object) -> None:
     assert excinfo.value.response.status_code == 403
 
 
+# aiofastnet's transports (--loop aiofastnet) ----------------------------------
+
+
+def test_echo_server_on_aiofastnet_transports_echoes_and_fails_violations(start_echo_server: object) -> None:
+    # The same protocol over another transport: echoes, pongs, the closing
+    # handshake, and a violation's close code must not depend on it.
+    require_peer("aiofastnet")
+    client = require_peer("websockets.sync.client")
+    server = start_echo_server("--loop", "aiofastnet")  # type: ignore[operator]
+    assert "aiofastnet" in server.banner
+    payload = os.urandom(1 << 20)
+    with client.connect(server.url, max_size=None) as ws:
+        ws.send("over aiofastnet ✓")
+        assert ws.recv() == "over aiofastnet ✓"
+        ws.send(payload)
+        assert ws.recv() == payload
+        ws.ping(b"p").wait(5)
+        ws.close(4001, "done")
+    assert ws.close_code == 4001
+    raw = RawClient(server)
+    raw.upgrade()
+    raw.sock.sendall(frame(Opcode.BINARY, b"before") + frame(Opcode.TEXT, b"unmasked", mask=False))
+    frames = raw.read_until_closed()
+    assert frames[0].payload == b"before"
+    assert close_of(frames).code == 1002
+    raw.sock.close()
+
+
 # The aiohttp client ------------------------------------------------------------
 
 

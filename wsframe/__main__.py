@@ -9,7 +9,7 @@ import logging
 import os
 import platform
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 from . import __version__, _backend
 from ._types import DEFAULT_MAX_SIZE
@@ -39,17 +39,26 @@ def _program_name() -> str:
     return "python -m wsframe" if argv0 == "__main__.py" else argv0
 
 
-def _event_loop_policy(loop: str) -> Optional[Callable[[], asyncio.AbstractEventLoop]]:
-    """The loop factory for ``--loop``: uvloop if asked (or, for auto, installed)."""
+def _event_loop_policy(loop: str) -> Tuple[Optional[Callable[[], asyncio.AbstractEventLoop]], str]:
+    """The loop factory for ``--loop`` and the name the banner shows: uvloop
+    if asked (or, for auto, installed); aiofastnet's compiled transports on
+    asyncio's loop if asked; else asyncio's own."""
+    if loop == "aiofastnet":
+        try:
+            import aiofastnet
+        except ImportError:
+            raise SystemExit("error: --loop aiofastnet, but aiofastnet is not installed "
+                             "(pip install aiofastnet)") from None
+        return aiofastnet.loop_factory(), "asyncio with aiofastnet transports"
     if loop == "asyncio":
-        return None
+        return None, "asyncio"
     try:
         import uvloop
     except ImportError:
         if loop == "uvloop":
             raise SystemExit("error: --loop uvloop, but uvloop is not installed (pip install uvloop)") from None
-        return None
-    return uvloop.new_event_loop  # type: ignore[no-any-return]
+        return None, "asyncio"
+    return uvloop.new_event_loop, "uvloop"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -74,8 +83,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       help="seconds without data before the server closes (default: %(default)s)")
     echo.add_argument("--close-timeout", type=float, default=5.0,
                       help="seconds a peer has to finish the closing handshake (default: %(default)s)")
-    echo.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
-                      help="event loop: uvloop if installed (auto), or the one named (default: %(default)s)")
+    echo.add_argument("--loop", choices=("auto", "asyncio", "uvloop", "aiofastnet"), default="auto",
+                      help="event loop: uvloop if installed (auto), or the one named; aiofastnet is "
+                           "asyncio's loop with aiofastnet's compiled transports (default: %(default)s)")
     echo.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
                       help="what the server logs to stderr: refused handshakes and failed connections at info, "
                            "every connection at debug (default: %(default)s)")
@@ -117,8 +127,7 @@ def _echo(arguments: argparse.Namespace) -> int:
         close_timeout=arguments.close_timeout,
         compression=not arguments.no_compression,
     )
-    loop_factory = _event_loop_policy(arguments.loop)
-    loop_name = "uvloop" if loop_factory is not None else "asyncio"
+    loop_factory, loop_name = _event_loop_policy(arguments.loop)
     try:
         _echo.run(arguments.host, arguments.port, config, banner=f" (backend {_backend.backend}, {loop_name})",
                   loop_factory=loop_factory)
