@@ -6,10 +6,9 @@ and tests/peers/aiohttp_echo.py), compression off. picows runs on aiofastnet's
 compiled transports (its default when aiofastnet is installed, as picows 2
 installs it) and the others on asyncio's own, so each transport gets a pair:
 picows-asyncio is picows on asyncio's transports, wsframe-aiofastnet is
-``wsframe echo --loop aiofastnet``. The transport is a fifth to a tenth of
-a small message's round trip here: compare wsframe with picows-asyncio and
-wsframe-aiofastnet with picows. The the C load client (benchmarks/load/load.c) keeps 8
-connections busy with round trips on loopback. For each server and message
+``wsframe echo --loop aiofastnet``: compare wsframe with picows-asyncio and
+wsframe-aiofastnet with picows. The C load client (benchmarks/load/load.c)
+keeps 8 connections busy with round trips on loopback. For each server and message
 size the benchmark records round trips per second, the p50/p99 round-trip
 times and the CPU both processes used. Read the results as ratios, from one
 run (``python benchmarks/report.py --echo bench.json``):

@@ -43,6 +43,7 @@ import weakref
 from typing import Any, Optional, Tuple, Union
 
 from aiohttp._websocket import helpers, models, reader_py
+from aiohttp._websocket.models import WebSocketError, WSMessage, WSMessageTextBytes
 from aiohttp._websocket import writer as _writer_module
 from aiohttp.client_exceptions import ClientConnectionResetError
 from aiohttp.compression_utils import TooManyMembersError, ZLibDecompressor
@@ -83,10 +84,7 @@ __all__ = [
     "write_websocket_frame",
 ]
 
-WebSocketError = models.WebSocketError
 WSCloseCode = models.WSCloseCode
-WSMessage = models.WSMessage
-WSMessageTextBytes = models.WSMessageTextBytes
 WSMsgType = models.WSMsgType
 WS_DEFLATE_TRAILING = models.WS_DEFLATE_TRAILING
 MSG_SIZE_OVERHEAD: int = reader_py.MSG_SIZE_OVERHEAD
