@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import resource
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, List, Optional
 
 import pytest
 
@@ -46,27 +49,55 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: Seconds a server has to print the line that gives its port.
+START_TIMEOUT = 30.0
+
+
 class Server:
-    """A server process on 127.0.0.1, its port read from the first line matching ``ready``."""
+    """A server process on 127.0.0.1, its port read from the first line matching ``ready``
+    (within ``START_TIMEOUT`` seconds: a server that prints something else fails the benchmark
+    instead of hanging it)."""
 
     def __init__(self, command: List[str], ready: str, env: Optional[Dict[str, str]] = None,
                  stream: str = "stdout") -> None:
         pipes = {stream: subprocess.PIPE}
         self.process = subprocess.Popen(command, cwd=tempfile.gettempdir(), env=env, text=True,
                                         **pipes)  # type: ignore[call-overload]
-        lines: Iterator[str] = getattr(self.process, stream)
-        for line in lines:
+        lines: "queue.Queue[Optional[str]]" = queue.Queue()
+
+        def read_lines() -> None:
+            # The pipe is read to its end, so the server never blocks on a full pipe.
+            for line in getattr(self.process, stream):
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read_lines, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        seen: List[str] = []
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.process.kill()
+                self.process.wait()
+                pytest.fail(f"{command} printed no line matching {ready!r} within {START_TIMEOUT} s; "
+                            f"its last lines: {seen[-5:]}")
+            if line is None:
+                self.process.wait(10)
+                pytest.fail(f"{command} did not start (exit {self.process.returncode}); its last lines: {seen[-5:]}")
+            seen.append(line)
             match = re.search(ready, line)
             if match:
                 self.port = match.group(1)
-                break
-        else:
-            self.process.wait(10)
-            pytest.fail(f"{command} did not start (exit {self.process.returncode})")
+                return
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.communicate(timeout=15)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def measure(server: Server, size: int, round_trips: int) -> Dict[str, float]:
