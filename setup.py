@@ -21,6 +21,7 @@ keeps it: ``build_ext --debug``, or ``-g``/``-fsanitize`` in ``CFLAGS`` or
 import json
 import os
 import sys
+import sysconfig
 
 from setuptools import Extension, setup
 from setuptools.command.bdist_wheel import bdist_wheel
@@ -101,9 +102,28 @@ def extensions():
             include_dirs=["wsframe"],
             depends=[os.path.join("wsframe", name) for name in depends],
         ))
+    # The C backend's connection layer: _connection.py itself, compiled as
+    # _cconnection with its classes' attributes typed by _cconnection.pxd
+    # (one source for both backends). Not on free-threaded builds, whose
+    # backend keeps the interpreted copy (see _backend.py).
+    connection = []
+    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        source = os.path.join("wsframe", "_connection.py")
+        generated_c = os.path.join("wsframe", "_connection.c")
+        if cythonize is None and not os.path.exists(os.path.join(HERE, generated_c)):
+            fail_or_warn("Cython is not installed, so the C extension cannot be generated.")
+            return []
+        connection.append(Extension(
+            "wsframe._cconnection",
+            sources=[source if cythonize is not None else generated_c],
+            depends=[os.path.join("wsframe", "_cconnection.pxd")],
+        ))
     if cythonize is None:
-        return extensions
-    return cythonize(extensions, compiler_directives={"language_level": "3"})
+        return extensions + connection
+    # The annotations of _connection.py are for type checkers: Cython must
+    # not turn them into run-time type checks the interpreted copy lacks.
+    return (cythonize(extensions, compiler_directives={"language_level": "3"})
+            + cythonize(connection, compiler_directives={"language_level": "3", "annotation_typing": False}))
 
 
 class OptionalBuildExt(build_ext):

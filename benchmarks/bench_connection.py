@@ -41,9 +41,11 @@ def client_stream(size: int, count: int) -> List[bytes]:
 
 
 @contextlib.contextmanager
-def codec(module_name: str) -> Iterator[None]:
-    """Connections made in the block run on one backend (they bind it when made and opened)."""
-    from wsframe import _backend
+def codec(module_name: str) -> Iterator[Any]:
+    """Connections made in the block run on one backend (they bind it when made
+    and opened); it yields that backend's connection classes (the compiled copy
+    of the connection layer with the C codec, the interpreted one with the twin)."""
+    from wsframe import _backend, _connection
 
     module = importlib.import_module(module_name)
     names = ("MessageDecoder", "encode_frame")
@@ -51,19 +53,19 @@ def codec(module_name: str) -> Iterator[None]:
     for name in names:
         setattr(_backend, name, getattr(module, name))
     try:
-        yield
+        yield _backend if module_name == "wsframe._cframe" else _connection
     finally:
         for name, value in saved.items():
             setattr(_backend, name, value)
 
 
 def wsframe_echo(module_name: str) -> Echo:
-    from wsframe import BinaryMessage, ServerConnection, TextMessage
+    from wsframe import BinaryMessage, TextMessage
 
     # The defaults a server runs with (max_queue, write_limit): so the loop
     # that resumes decoding after each batch is part of what is measured.
-    with codec(module_name):
-        connection = ServerConnection(compression=None, max_message_size=None)
+    with codec(module_name) as connections:
+        connection = connections.ServerConnection(compression=None, max_message_size=None)
         connection.receive_data(REQUEST)
         connection.events_received()
         connection.accept()

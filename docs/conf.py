@@ -15,6 +15,13 @@ from __future__ import annotations
 import re
 
 import wsframe
+import wsframe._connection
+
+# The connection classes are documented from _connection.py, the source of
+# both copies: the compiled copy (the C backend's) keeps its attributes in C
+# fields, which autodoc cannot read the "#:" comments of.
+for _name in ("Connection", "ServerConnection", "ClientConnection"):
+    setattr(wsframe, _name, getattr(wsframe._connection, _name))
 
 project = "wsframe"
 author = "wsframe developers"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 from types import ModuleType
-from typing import Callable, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -121,16 +121,38 @@ def start_echo_server() -> Iterator[Callable[..., EchoServer]]:
 
 
 # The codec names the connection layer looks up in wsframe._backend when a
-# connection is made: pointed at one backend for a test, it runs on that one.
+# connection is made, and the connection classes: pointed at one backend for
+# a test, its connections run on that one (the C backend's connection classes
+# are _connection.py compiled, the twin's are _connection.py itself).
 CODEC_NAMES = ("FrameDecoder", "MessageDecoder", "encode_frame", "encode_header", "mask", "mask_inplace",
                "parse_header")
+CONNECTION_NAMES = ("Connection", "ServerConnection", "ClientConnection")
+
+
+def connection_classes(codec: ModuleType) -> Dict[str, type]:
+    """The connection classes that go with ``codec``, as wsframe._backend exports them."""
+    from wsframe import _backend
+
+    if codec.__name__ == BACKEND_MODULES["c"] and _backend.backend == "c":
+        module: Any = _backend
+    elif codec.__name__ == BACKEND_MODULES["c"]:
+        module = importlib.import_module(_backend.C_CONNECTION_MODULE)
+    else:
+        module = importlib.import_module("wsframe._connection")
+    return {name: getattr(module, name) for name in CONNECTION_NAMES}
 
 
 @pytest.fixture
-def on_backend(codec: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """The connections a test makes run on ``codec`` (both backends, in turn)."""
+def on_backend(codec: ModuleType, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> ModuleType:
+    """The connections a test makes run on ``codec`` (both backends, in turn):
+    its classes replace ``wsframe.ServerConnection`` and the rest, in
+    ``wsframe``, in ``wsframe._backend`` and in the test's own module."""
     from wsframe import _backend
 
     for name in CODEC_NAMES:
         monkeypatch.setattr(_backend, name, getattr(codec, name))
+    for name, cls in connection_classes(codec).items():
+        for module in (wsframe, _backend, request.module):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, cls)
     return codec

@@ -66,6 +66,19 @@ def test_missing_extension_falls_back_to_python_with_the_reason():
         assert result.stderr == ""
 
 
+def test_a_missing_compiled_connection_layer_falls_back_to_python_as_a_whole():
+    # "c" means the codec and the connection layer are both compiled: never
+    # one of them alone.
+    if _backend.C_CONNECTION_MODULE.endswith("._connection"):
+        pytest.skip("a free-threaded build: its C backend keeps the interpreted connection layer")
+    block = f"import sys; sys.modules[{_backend.C_CONNECTION_MODULE!r}] = None\n"
+    result = run_python("-c", block + "import wsframe, wsframe._backend as b; print(wsframe.backend); "
+                        "print(wsframe.ServerConnection.__module__); print(b.extension_error)")
+    backend, module, reason = result.stdout.splitlines()
+    assert (backend, module) == ("python", "wsframe._connection")
+    assert "wsframe._cconnection" in reason
+
+
 def test_forced_pure_python_does_not_warn():
     result = run_python("-c", "import wsframe", WSFRAME_PURE_PYTHON="1")
     assert result.returncode == 0 and result.stderr == ""
@@ -85,7 +98,9 @@ def test_info_command():
     assert lines[1].startswith(f"backend: {wsframe.backend}")
     assert lines[2] == f"mask kernel: {_backend.MASK_KERNEL}"
     assert lines[3] == f"utf-8 kernel: {_backend.UTF8_KERNEL}"
-    assert lines[4].startswith("python: ")
+    assert lines[4].startswith("connection layer: ")
+    assert lines[4].endswith(f"({_backend.ServerConnection.__module__})")
+    assert lines[5].startswith("python: ")
 
 
 def test_info_command_shows_forced_twin():

@@ -58,6 +58,46 @@ def close_of(frames: List[wsframe.Frame]) -> Tuple[int, str]:
     return close.code, close.reason
 
 
+# --- one source, two copies ----------------------------------------------------
+
+
+def test_each_backend_runs_its_own_copy_of_the_connection_layer(on_backend: ModuleType) -> None:
+    # The C backend's classes are _connection.py compiled (C fields and C
+    # calls between the methods); the twin's are the module itself.
+    from wsframe import _backend
+
+    c = on_backend.__name__ == "wsframe._cframe"
+    assert ServerConnection.__module__ == (_backend.C_CONNECTION_MODULE if c else "wsframe._connection")
+    assert ClientConnection.__module__ == ServerConnection.__module__
+    server = ServerConnection()
+    assert isinstance(server, wsframe.Connection) and isinstance(server, ServerConnection)
+    # Attributes of the user's own live beside the connection's, as on any object.
+    server.user_data = {"room": 1}
+    assert server.user_data == {"room": 1}
+
+
+@pytest.mark.parametrize("side", ["ServerConnection", "ClientConnection"])
+def test_both_copies_have_the_same_api(side: str) -> None:
+    import importlib
+    import inspect
+
+    from wsframe import _backend, _connection
+
+    compiled = getattr(importlib.import_module(_backend.C_CONNECTION_MODULE), side)
+    twin = getattr(_connection, side)
+    names = {name for name in dir(twin) if not name.startswith("_")}
+    assert names <= set(dir(compiled))
+    for name in names:
+        if callable(getattr(twin, name)):
+            assert inspect.signature(getattr(compiled, name)) == inspect.signature(getattr(twin, name)), name
+    arguments = ("ws://example.com/",) if side == "ClientConnection" else ()
+    fresh_twin, fresh_compiled = twin(*arguments), compiled(*arguments)
+    for name in names:
+        value = getattr(fresh_twin, name)
+        if not callable(value):
+            assert getattr(fresh_compiled, name) == value, name
+
+
 def open_server(**options: Any) -> ServerConnection:
     server = ServerConnection(**options)
     server.receive_data(REQUEST)

@@ -54,7 +54,7 @@ class Wheel:
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("checkout") / "wsframe"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", "*.so", "*.pyd", "_cframe.c", "_build.json",
+        ".git", "build", "dist", "*.egg-info", "__pycache__", "*.so", "*.pyd", "_cframe.c", "_caiohttp.c", "_connection.c", "_build.json",
         ".mypy_cache", ".pytest_cache", ".hypothesis", ".benchmarks", "_build", "fuzz-out"))
     return copy
 
@@ -122,6 +122,11 @@ def test_the_compiled_wheel_carries_no_debug_info_unless_asked(build) -> None:
     (name, size), = release.extensions.items()
     result = release.python("-W", "error", "-c", "import wsframe; print(wsframe.backend)")
     assert result.stdout == "c\n", result.stderr
+    # The connection layer is compiled too (_connection.py as _cconnection), and only the modules ship.
+    assert [n for n in release.names if re.search(r"wsframe/_cconnection\.[^/]*(\.so|\.pyd)$", n)]
+    assert not [n for n in release.names if n.endswith((".c", ".pyx"))]
+    result = release.python("-c", "import wsframe; print(wsframe.ServerConnection.__module__)")
+    assert result.stdout == "wsframe._cconnection\n", result.stderr
     so = (release.target / name).read_bytes()
     assert b".debug_info" not in so and b".symtab" not in so
     assert size < 1_000_000, size  # 2.3 MB with debug information, 373 KB without (CPython 3.11, x86_64)

@@ -17,7 +17,9 @@ The source, bottom up:
   ``_pyframe.py``: headers, then frames (``FrameDecoder``), then messages
   (``MessageDecoder``), and encoding; ``_backend.py`` picks one of them;
 - ``_deflate.py``: permessage-deflate;
-- ``_connection.py``: one connection's protocol, both sides;
+- ``_connection.py``: one connection's protocol, both sides (the C backend
+  runs it compiled by Cython, as ``_cconnection`` with ``_cconnection.pxd``
+  typing its attributes; the twin runs it as it is);
   ``handshake.py``: the opening handshake it runs;
 - servers and clients on top, I/O only: ``_echo.py`` (``wsframe echo``),
   ``_client.py`` (``wsframe client``), ``integrations/uvicorn.py`` (ASGI);
@@ -26,8 +28,11 @@ The source, bottom up:
 """
 
 from ._backend import (
+    ClientConnection,
+    Connection,
     FrameDecoder,
     MessageDecoder,
+    ServerConnection,
     backend,
     encode_frame,
     encode_header,
@@ -37,7 +42,7 @@ from ._backend import (
 )
 from . import handshake
 from ._close import close_payload
-from ._connection import ClientConnection, Connection, ConnectionEvent, InvalidState, ServerConnection, State
+from ._connection import ConnectionEvent, InvalidState, State
 from ._deflate import (
     DeflateParameters,
     Deflater,

@@ -27,6 +27,8 @@ def info() -> str:
         f"backend: {backend}",
         f"mask kernel: {_backend.MASK_KERNEL}",
         f"utf-8 kernel: {_backend.UTF8_KERNEL}",
+        "connection layer: " + ("compiled" if _backend.ServerConnection.__module__.endswith("_cconnection")
+                                else "interpreted") + f" ({_backend.ServerConnection.__module__})",
         f"python: {platform.python_implementation()} {platform.python_version()}"
         f" on {platform.system()} {platform.machine()}",
     ]

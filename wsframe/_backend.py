@@ -31,12 +31,15 @@ import inspect
 import json
 import os
 import sys
+import sysconfig
 import warnings
 from typing import TYPE_CHECKING, Any, Dict, Literal, Optional, cast
 
 from . import _pyframe
 
 __all__ = [
+    "ClientConnection",
+    "Connection",
     "FrameDecoder",
     "MessageDecoder",
     "backend",
@@ -47,6 +50,7 @@ __all__ = [
     "mask",
     "mask_inplace",
     "parse_header",
+    "ServerConnection",
 ]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -76,7 +80,15 @@ build_record: Optional[Dict[str, str]] = _read_build_record()
 #: Why the C extension is not in use, or None when it is.
 extension_error: Optional[str] = None
 
+#: The module of the C backend's connection layer: ``_connection.py``
+#: compiled as ``_cconnection`` (setup.py), except on free-threaded builds,
+#: where the interpreted copy serves both backends (a compiled class's
+#: fields are not guarded like an object's attributes are without the GIL).
+C_CONNECTION_MODULE = (f"{__package__}._connection" if sysconfig.get_config_var("Py_GIL_DISABLED")
+                       else f"{__package__}._cconnection")
+
 _impl: Any = _pyframe
+_connection_impl: Any = None
 if _flag("WSFRAME_PURE_PYTHON"):
     extension_error = "WSFRAME_PURE_PYTHON is set"
 else:
@@ -84,7 +96,11 @@ else:
         # import_module names the missing module in its error, where
         # "from . import _cframe" would blame a circular import.
         _impl = cast(Any, importlib.import_module(f"{__package__}._cframe"))
+        # The compiled connection layer is part of the extension: without
+        # it, the twin serves (so "c" always means both are compiled).
+        _connection_impl = importlib.import_module(C_CONNECTION_MODULE)
     except ImportError as exc:
+        _impl, _connection_impl = _pyframe, None
         if _flag("WSFRAME_REQUIRE_EXTENSION"):
             raise ImportError(
                 f"WSFRAME_REQUIRE_EXTENSION is set but wsframe's C extension did not load: {exc}"
@@ -162,6 +178,9 @@ if TYPE_CHECKING:
         parse_header as parse_header,
     )
 
+    from ._connection import ClientConnection as ClientConnection, Connection as Connection, \
+        ServerConnection as ServerConnection
+
     #: The backend in use: "c" or "python".
     backend: Literal["c", "python"]
 else:
@@ -179,6 +198,17 @@ else:
     else:
         FrameDecoder = _with_signature(_impl.FrameDecoder, _pyframe.FrameDecoder)
         MessageDecoder = _with_signature(_impl.MessageDecoder, _pyframe.MessageDecoder)
+    # The connection layer: the same source on both backends, compiled on the C one.
+    _twin_connection: Any = importlib.import_module(f"{__package__}._connection")
+    # Connection is not made directly: left as it is, so that both sides are
+    # instances of it.
+    Connection = (_connection_impl or _twin_connection).Connection
+    if _connection_impl is None or _connection_impl is _twin_connection:
+        ServerConnection = _twin_connection.ServerConnection
+        ClientConnection = _twin_connection.ClientConnection
+    else:
+        ServerConnection = _with_signature(_connection_impl.ServerConnection, _twin_connection.ServerConnection)
+        ClientConnection = _with_signature(_connection_impl.ClientConnection, _twin_connection.ClientConnection)
 
 #: The aiohttp drop-in's reader, queue and writer for this backend, by module
 #: name: the drop-in imports it (it needs aiohttp, which wsframe does not).

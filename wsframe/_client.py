@@ -18,7 +18,8 @@ import sys
 import threading
 from typing import Any, Optional, Sequence, Union
 
-from ._connection import DEFAULT_DEFLATE_OFFER, ClientConnection, State
+from ._backend import ClientConnection
+from ._connection import DEFAULT_DEFLATE_OFFER, State
 from ._events import BinaryMessage, TextMessage
 from .handshake import Response, parse_uri
 

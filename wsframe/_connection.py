@@ -16,14 +16,13 @@ carry over; the events are wsframe's own.
 
 from __future__ import annotations
 
-import enum
 from typing import Any, Collection, List, Optional, Sequence, Tuple, Union
 
 from . import _backend
 from ._close import close_payload
 from ._deflate import DeflateParameters, Deflater, NegotiationError, accept_deflate_response, deflate_offer, \
     negotiate_deflate
-from ._errors import ProtocolError
+from ._errors import InvalidState, ProtocolError
 from ._events import Close, Event, Ping
 from .handshake import (
     MAX_HEAD_SIZE,
@@ -45,7 +44,7 @@ from .handshake import (
     select_subprotocol,
 )
 from ._rfc6455 import MAX_CONTROL_PAYLOAD_LENGTH, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, header_length
-from ._types import DEFAULT_MAX_SIZE, CloseCode, Role
+from ._types import DEFAULT_MAX_SIZE, SELECTED, CloseCode, Role, State
 
 __all__ = [
     "COMPRESS_MIN_SIZE",
@@ -80,30 +79,9 @@ DEFAULT_WRITE_LIMIT = 65536
 ConnectionEvent = Union[Event, Request, Response]
 
 
-class State(enum.IntEnum):
-    """Where a connection is (RFC 6455 sections 4 and 7)."""
-
-    #: The opening handshake is under way.
-    CONNECTING = 0
-    #: The handshake succeeded: messages flow both ways.
-    OPEN = 1
-    #: A close frame was sent or received, or the connection is failing,
-    #: and the closing handshake has not finished.
-    CLOSING = 2
-    #: Nothing more will be sent or received: the closing handshake is over,
-    #: the connection failed, the handshake was refused, or TCP was closed.
-    CLOSED = 3
-
-
-class InvalidState(RuntimeError):
-    """The connection cannot do that in its current state (sending after its close frame, say)."""
-
-
 _CONNECTING, _OPEN, _CLOSING, _CLOSED = State.CONNECTING, State.OPEN, State.CLOSING, State.CLOSED
 # The largest pong a connection sends: a masked frame of 125 bytes.
 _MAX_PONG_FRAME = header_length(MAX_CONTROL_PAYLOAD_LENGTH, True) + MAX_CONTROL_PAYLOAD_LENGTH
-# accept()'s default: the subprotocol the connection selected.
-_SELECTED: Any = object()
 
 
 class Connection:
@@ -558,7 +536,7 @@ class ServerConnection(Connection):
         self._queue(error.response)
         self._handshake_failed(error)
 
-    def accept(self, *, subprotocol: Optional[str] = _SELECTED, headers: Sequence[Field] = ()) -> None:
+    def accept(self, *, subprotocol: Optional[str] = SELECTED, headers: Sequence[Field] = ()) -> None:
         """Answer the :class:`Request` with ``101 Switching Protocols`` (RFC 6455 section 4.2.2).
 
         ``subprotocol`` overrides the one selected (``None``: none); it must be
@@ -566,7 +544,7 @@ class ServerConnection(Connection):
         The agreed permessage-deflate parameters go in it; the connection is
         OPEN once this returns."""
         request = self._unanswered("accept")
-        if subprotocol is _SELECTED:
+        if subprotocol is SELECTED:
             subprotocol = self.subprotocol
         elif subprotocol is not None and subprotocol not in request.subprotocols:
             raise ValueError(f"subprotocol {subprotocol!r} was not offered by the client "

@@ -23,7 +23,8 @@ import logging
 import signal
 from typing import Any, Callable, Collection, NamedTuple, Optional, Set
 
-from ._connection import ServerConnection, State
+from ._backend import ServerConnection
+from ._types import State
 from ._deflate import DeflateParameters
 from ._errors import ProtocolError
 from ._events import BinaryMessage, TextMessage

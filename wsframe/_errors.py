@@ -11,7 +11,7 @@ from typing import Any, List
 
 from ._types import CloseCode, Opcode, Rsv
 
-__all__ = ["InvalidUTF8", "PayloadTooBig", "ProtocolError"]
+__all__ = ["InvalidState", "InvalidUTF8", "PayloadTooBig", "ProtocolError"]
 
 
 class ProtocolError(Exception):
@@ -58,6 +58,10 @@ class InvalidUTF8(ProtocolError):
 
 
 # --- ProtocolError reasons: what the peer did wrong -------------------------
+
+
+class InvalidState(RuntimeError):
+    """The connection cannot do that in its current state (sending after its close frame, say)."""
 
 
 def _opcode_name(opcode: int) -> str:

@@ -7,7 +7,7 @@ Names follow RFC 6455 section 5.2 (Base Framing Protocol) and section 7.4
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from . import _rfc6455
 
@@ -17,6 +17,7 @@ __all__ = [
     "Opcode",
     "Role",
     "Rsv",
+    "State",
     "DEFAULT_MAX_SIZE",
     "MAX_CONTROL_PAYLOAD_LENGTH",
     "MAX_PAYLOAD_LENGTH",
@@ -114,3 +115,31 @@ class FrameHeader(NamedTuple):
     mask_key: Optional[bytes]
     #: Bytes taken by the header itself: 2 to 14.
     header_length: int
+
+
+class State(enum.IntEnum):
+    """Where a connection is (RFC 6455 sections 4 and 7)."""
+
+    #: The opening handshake is under way.
+    CONNECTING = 0
+    #: The handshake succeeded: messages flow both ways.
+    OPEN = 1
+    #: A close frame was sent or received, or the connection is failing,
+    #: and the closing handshake has not finished.
+    CLOSING = 2
+    #: Nothing more will be sent or received: the closing handshake is over,
+    #: the connection failed, the handshake was refused, or TCP was closed.
+    CLOSED = 3
+
+
+class _Selected:
+    """``ServerConnection.accept()``'s default subprotocol: the one the
+    connection selected. One object, shared by both copies of the connection
+    layer (its interpreted and its compiled one)."""
+
+    def __repr__(self) -> str:
+        return "SELECTED"
+
+
+#: See :class:`_Selected`.
+SELECTED: Any = _Selected()

@@ -52,7 +52,8 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple, cast
 from urllib.parse import unquote
 
-from .._connection import ServerConnection, State
+from .._backend import ServerConnection
+from .._types import State
 from .._deflate import DeflateParameters
 from .._errors import ProtocolError
 from .._events import BinaryMessage, Close, Pong, TextMessage
