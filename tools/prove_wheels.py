@@ -45,12 +45,15 @@ def clean_environment(**extra: str) -> Dict[str, str]:
 
 
 def pyenv_cpythons(only: Optional[str]) -> List[str]:
+    """pyenv's CPython 3.9+ releases (X.Y.Z): free-threaded and other variant
+    builds (3.13.5t, 3.13.5t-tsan) are left to tools/prove_freethreading.sh."""
     root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
     found = []
-    for path in sorted(glob.glob(os.path.join(root, "versions", "3.*", "bin", "python3"))):
+    for path in glob.glob(os.path.join(root, "versions", "3.*", "bin", "python3")):
         version = path.split(os.sep)[-3]
-        major, minor = (int(part) for part in version.split(".")[:2])
-        if (major, minor) >= (3, 9) and (only is None or version.startswith(only)):
+        if not re.fullmatch(r"3\.\d+\.\d+", version):
+            continue
+        if tuple(int(part) for part in version.split(".")[:2]) >= (3, 9) and (only is None or version.startswith(only)):
             found.append(path)
     return sorted(found, key=lambda p: [int(x) for x in p.split(os.sep)[-3].split(".")])
 
