@@ -113,7 +113,7 @@ for number, block in enumerate(blocks, 1):
         exec(compile(block, f"python block {number}", "exec"), namespace)
     except ModuleNotFoundError as error:
         if error.name and error.name.split(".")[0] in ("aiohttp", "websockets", "wsproto", "uvicorn", "starlette",
-                                                       "fastapi"):
+                                                       "fastapi", "tornado"):
             print(json.dumps({"missing": error.name}))
             sys.exit(3)
         raise

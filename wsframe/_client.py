@@ -102,7 +102,9 @@ class ClientProtocol(asyncio.Protocol):
     def flush(self) -> None:
         output = self.connection.data_to_send()
         if output:
-            self.transport.writelines(output)
+            # Not writelines(): on CPython 3.12 and 3.13 it never pauses the
+            # protocol, so flow control would not see the buffer grow.
+            self.transport.write(output[0] if len(output) == 1 else b"".join(output))
 
     async def recv(self) -> Optional[Union[TextMessage, BinaryMessage]]:
         """The next message, or ``None`` once the connection is over."""

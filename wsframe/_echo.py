@@ -177,10 +177,10 @@ class EchoProtocol(asyncio.BufferedProtocol):
         if not self.writing_paused:
             output = self.connection.data_to_send()
             if output:
-                if len(output) == 1:
-                    self.transport.write(output[0])
-                else:
-                    self.transport.writelines(output)
+                # One write(), not writelines(): asyncio's writelines() on
+                # CPython 3.12 and 3.13 never calls pause_writing(), so a peer
+                # that stops reading would grow the transport's buffer unseen.
+                self.transport.write(output[0] if len(output) == 1 else b"".join(output))
 
     def accept(self, request: Request) -> None:
         self.connection.accept()
