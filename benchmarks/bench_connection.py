@@ -45,7 +45,7 @@ def codec(module_name: str) -> Iterator[Any]:
     """Connections made in the block run on one backend (they bind it when made
     and opened); it yields that backend's connection classes (the compiled copy
     of the connection layer with the C codec, the interpreted one with the twin)."""
-    from wsframe import _backend, _connection
+    from wsframe import _backend
 
     module = importlib.import_module(module_name)
     names = ("MessageDecoder", "encode_frame")
@@ -53,7 +53,7 @@ def codec(module_name: str) -> Iterator[Any]:
     for name in names:
         setattr(_backend, name, getattr(module, name))
     try:
-        yield _backend if module_name == "wsframe._cframe" else _connection
+        yield _backend.connection_classes(module)
     finally:
         for name, value in saved.items():
             setattr(_backend, name, value)

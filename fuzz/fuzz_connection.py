@@ -30,7 +30,6 @@ with atheris.instrument_imports():
         TextMessage,
         _backend,
         _cframe,
-        _connection,
         _pyframe,
     )
 
@@ -39,11 +38,11 @@ REQUEST = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgr
            b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
 
 
-def run(codec: Any, connections: Any, reads: List[bytes], max_queue: int, write_limit: int) -> Tuple[Any, ...]:
+def run(codec: Any, reads: List[bytes], max_queue: int, write_limit: int) -> Tuple[Any, ...]:
     saved = _backend.MessageDecoder, _backend.encode_frame
     _backend.MessageDecoder, _backend.encode_frame = codec.MessageDecoder, codec.encode_frame
     try:
-        server = connections.ServerConnection(max_message_size=4096, max_queue=max_queue, write_limit=write_limit)
+        server = _backend.connection_classes(codec).ServerConnection(max_message_size=4096, max_queue=max_queue, write_limit=write_limit)
         server.receive_data(REQUEST)
         server.events_received()
         server.accept()
@@ -86,8 +85,8 @@ def test_one_input(data: bytes) -> None:
     stream = provider.ConsumeBytes(provider.remaining_bytes())
     bounds = [0, *[min(cut, len(stream)) for cut in cuts], len(stream)]
     reads = [stream[start:end] for start, end in zip(bounds, bounds[1:])]
-    c = run(_cframe, _backend, reads, max_queue, write_limit)
-    python = run(_pyframe, _connection, reads, max_queue, write_limit)
+    c = run(_cframe, reads, max_queue, write_limit)
+    python = run(_pyframe, reads, max_queue, write_limit)
     assert c == python, (c, python)
     check(c[1], c[2], c[3])
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 from types import ModuleType
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Callable, Iterator, List
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -129,19 +129,6 @@ CODEC_NAMES = ("FrameDecoder", "MessageDecoder", "encode_frame", "encode_header"
 CONNECTION_NAMES = ("Connection", "ServerConnection", "ClientConnection")
 
 
-def connection_classes(codec: ModuleType) -> Dict[str, type]:
-    """The connection classes that go with ``codec``, as wsframe._backend exports them."""
-    from wsframe import _backend
-
-    if codec.__name__ == BACKEND_MODULES["c"] and _backend.backend == "c":
-        module: Any = _backend
-    elif codec.__name__ == BACKEND_MODULES["c"]:
-        module = importlib.import_module(_backend.C_CONNECTION_MODULE)
-    else:
-        module = importlib.import_module("wsframe._connection")
-    return {name: getattr(module, name) for name in CONNECTION_NAMES}
-
-
 @pytest.fixture
 def on_backend(codec: ModuleType, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> ModuleType:
     """The connections a test makes run on ``codec`` (both backends, in turn):
@@ -151,7 +138,9 @@ def on_backend(codec: ModuleType, monkeypatch: pytest.MonkeyPatch, request: pyte
 
     for name in CODEC_NAMES:
         monkeypatch.setattr(_backend, name, getattr(codec, name))
-    for name, cls in connection_classes(codec).items():
+    connections = _backend.connection_classes(codec)
+    for name in CONNECTION_NAMES:
+        cls = getattr(connections, name)
         for module in (wsframe, _backend, request.module):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, cls)

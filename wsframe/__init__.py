@@ -22,7 +22,8 @@ The source, bottom up:
   typing its attributes; the twin runs it as it is);
   ``handshake.py``: the opening handshake it runs;
 - servers and clients on top, I/O only: ``_echo.py`` (``wsframe echo``),
-  ``_client.py`` (``wsframe client``), ``integrations/uvicorn.py`` (ASGI);
+  ``_client.py`` (``wsframe client``), ``integrations/uvicorn.py`` (ASGI),
+  with ``_io.py`` for what they share;
 - drop-ins under other libraries: ``integrations/{wsproto,websockets,aiohttp,
   tornado}.py``, installed through ``integrations/_dropin.py``.
 """

@@ -44,6 +44,7 @@ __all__ = [
     "MessageDecoder",
     "backend",
     "build_record",
+    "connection_classes",
     "encode_frame",
     "encode_header",
     "extension_error",
@@ -200,15 +201,32 @@ else:
         MessageDecoder = _with_signature(_impl.MessageDecoder, _pyframe.MessageDecoder)
     # The connection layer: the same source on both backends, compiled on the C one.
     _twin_connection: Any = importlib.import_module(f"{__package__}._connection")
+    if _connection_impl is None:
+        _connection_impl = _twin_connection
     # Connection is not made directly: left as it is, so that both sides are
     # instances of it.
-    Connection = (_connection_impl or _twin_connection).Connection
-    if _connection_impl is None or _connection_impl is _twin_connection:
+    Connection = _connection_impl.Connection
+    if _connection_impl is _twin_connection:
         ServerConnection = _twin_connection.ServerConnection
         ClientConnection = _twin_connection.ClientConnection
     else:
         ServerConnection = _with_signature(_connection_impl.ServerConnection, _twin_connection.ServerConnection)
         ClientConnection = _with_signature(_connection_impl.ClientConnection, _twin_connection.ClientConnection)
+
+
+def connection_classes(codec: Any) -> Any:
+    """The connection classes that run with ``codec`` (the module ``_cframe``
+    or ``_pyframe``), as attributes ``Connection``, ``ServerConnection`` and
+    ``ClientConnection`` of what it returns: the C backend's compiled copy of
+    the connection layer, or the twin's interpreted one. For the tests,
+    benchmarks and fuzzers that run connections on each backend in one
+    process."""
+    if codec is _pyframe:
+        return importlib.import_module(f"{__package__}._connection")
+    if codec is _impl:
+        return sys.modules[__name__]  # the classes in use, with their signatures
+    return importlib.import_module(C_CONNECTION_MODULE)
+
 
 #: The aiohttp drop-in's reader, queue and writer for this backend, by module
 #: name: the drop-in imports it (it needs aiohttp, which wsframe does not).

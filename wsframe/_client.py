@@ -21,6 +21,7 @@ from typing import Any, Optional, Sequence, Union
 from ._backend import ClientConnection
 from ._connection import DEFAULT_DEFLATE_OFFER, State
 from ._events import BinaryMessage, TextMessage
+from ._io import write_output
 from .handshake import Response, parse_uri
 
 __all__ = ["ClientProtocol", "connect", "run"]
@@ -102,9 +103,7 @@ class ClientProtocol(asyncio.Protocol):
     def flush(self) -> None:
         output = self.connection.data_to_send()
         if output:
-            # Not writelines(): on CPython 3.12 and 3.13 it never pauses the
-            # protocol, so flow control would not see the buffer grow.
-            self.transport.write(output[0] if len(output) == 1 else b"".join(output))
+            write_output(self.transport, output)
 
     async def recv(self) -> Optional[Union[TextMessage, BinaryMessage]]:
         """The next message, or ``None`` once the connection is over."""

@@ -24,12 +24,12 @@ import signal
 from typing import Any, Callable, Collection, NamedTuple, Optional, Set
 
 from ._backend import ServerConnection
-from ._types import State
 from ._deflate import DeflateParameters
 from ._errors import ProtocolError
 from ._events import BinaryMessage, TextMessage
+from ._io import write_output
 from .handshake import InvalidRequest, Request
-from ._types import DEFAULT_MAX_SIZE, CloseCode
+from ._types import DEFAULT_MAX_SIZE, CloseCode, State
 
 __all__ = ["EchoConfig", "EchoProtocol", "serve"]
 
@@ -177,10 +177,7 @@ class EchoProtocol(asyncio.BufferedProtocol):
         if not self.writing_paused:
             output = self.connection.data_to_send()
             if output:
-                # One write(), not writelines(): asyncio's writelines() on
-                # CPython 3.12 and 3.13 never calls pause_writing(), so a peer
-                # that stops reading would grow the transport's buffer unseen.
-                self.transport.write(output[0] if len(output) == 1 else b"".join(output))
+                write_output(self.transport, output)
 
     def accept(self, request: Request) -> None:
         self.connection.accept()

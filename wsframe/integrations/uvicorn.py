@@ -53,12 +53,12 @@ from typing import Any, Dict, List, Optional, Tuple, cast
 from urllib.parse import unquote
 
 from .._backend import ServerConnection
-from .._types import State
 from .._deflate import DeflateParameters
 from .._errors import ProtocolError
 from .._events import BinaryMessage, Close, Pong, TextMessage
+from .._io import write_output
 from ..handshake import InvalidRequest, Request
-from .._types import CloseCode
+from .._types import CloseCode, State
 from ._dropin import version_in
 
 try:
@@ -309,7 +309,7 @@ class WSFrameProtocol(asyncio.BufferedProtocol):
             output = connection.data_to_send()
             if not output:
                 break
-            self.transport.write(output[0] if len(output) == 1 else b"".join(output))
+            write_output(self.transport, output)
             if not connection.receiving_paused or self.queue.qsize() >= self.max_queue:
                 break
             # The output was over the connection's write limit, so it kept
